@@ -1,0 +1,67 @@
+// How the engine uses the machine's cores: OpenBLAS threads for GEMM, and a chunked parallel-for for
+// elementwise, im2col and per-row work. One setting controls both.
+
+import COpenBLAS
+import Dispatch
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum Engine {
+    nonisolated(unsafe) private static var threads: Int = {
+        let n = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return max(1, n)
+    }()
+
+    /// Number of threads used by the engine (OpenBLAS and the parallel loops). Defaults to the core count.
+    public static var threadCount: Int { threads }
+
+    /// Sets the thread count for OpenBLAS and the engine's parallel loops (clamped to at least 1).
+    /// Meant to be set once, before work starts.
+    public static func setThreadCount(_ n: Int) {
+        threads = max(1, n)
+        openblas_set_num_threads(Int32(threads))
+    }
+
+    /// OpenBLAS's build configuration string (for benchmark reports).
+    public static var blasConfig: String { String(cString: openblas_get_config()) }
+}
+
+/// Below this many elements a loop runs on the calling thread: dispatch costs more than it saves.
+@usableFromInline let parallelGrain = 1 << 15
+
+/// Splits `0..<count` into contiguous chunks and runs `body(lo, hi)` on them across the engine's threads.
+@inlinable
+func parallelChunks(_ count: Int, grain: Int = parallelGrain, _ body: (Int, Int) -> Void) {
+    let workers = Engine.threadCount
+    if workers <= 1 || count < 2 * grain {
+        if count > 0 { body(0, count) }
+        return
+    }
+    let chunks = min(workers, (count + grain - 1) / grain)
+    let per = (count + chunks - 1) / chunks
+    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        let lo = c * per
+        let hi = min(count, lo + per)
+        if lo < hi { body(lo, hi) }
+    }
+}
+
+/// Runs `body(i)` for each of `count` independent items (rows, images, heads) across the engine's threads.
+/// `costPerItem` (in elements touched) decides whether spreading the work is worth it.
+@inlinable
+func parallelItems(_ count: Int, costPerItem: Int, _ body: (Int) -> Void) {
+    let workers = Engine.threadCount
+    if workers <= 1 || count <= 1 || count * costPerItem < 2 * parallelGrain {
+        for i in 0..<count { body(i) }
+        return
+    }
+    let chunks = min(workers, count)
+    let per = (count + chunks - 1) / chunks
+    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        let lo = c * per
+        let hi = min(count, lo + per)
+        for i in lo..<max(lo, hi) { body(i) }
+    }
+}

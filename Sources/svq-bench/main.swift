@@ -1,0 +1,2 @@
+import SVQEngine
+print(Engine.threadCount)
