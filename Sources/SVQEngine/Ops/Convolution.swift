@@ -1,0 +1,659 @@
+// 2-D convolution (NCHW, PyTorch weight layout) and pixel shuffle.
+//
+// conv2d lowers to cblas_sgemm in one of three ways, chosen per call:
+//  • pointwise — a 1×1, stride-1, unpadded kernel: each image [Cin, H·W] already is the GEMM operand.
+//  • shifted   — stride 1 with enough channels: the input is copied once into a zero-padded buffer of row
+//    width Wp = W + 2·padW, and the output is computed "wide" (rows of Wp columns, the last kw−1 discarded).
+//    Then every kernel tap (ki, kj) is one GEMM  Y += W[:, :, ki, kj] · X[:, ki·Wp + kj ...]  whose B operand
+//    is just the padded buffer at an offset, so no im2col matrix is ever built. The backward pass is the same
+//    trick: dW[:, :, ki, kj] = dY · X_shiftedᵀ and dX_padded[shifted] += W[:, :, ki, kj]ᵀ · dY.
+//  • im2col    — everything else (strided, few channels): col [Cin·kh·kw, columns] built with contiguous row
+//    copies, then W · col. Large images are cut into bands of output rows so that col stays cache-sized;
+//    small images are grouped so that each GEMM has enough columns. Backward recomputes col (it is cheaper
+//    than keeping it) and scatters dcol = Wᵀ·dY back with col2im.
+// Buffer preparation (padding, im2col, col2im, extraction) is spread over the engine's threads; GEMMs run on
+// the calling thread and OpenBLAS threads them itself, so the two never nest.
+
+/// How `conv2d` lowers to matrix products. `.automatic` picks per shape; the others exist for tests and
+/// benchmarks (a choice that does not apply to the shape, like `.shifted` with stride 2, falls back to im2col).
+public enum Conv2dAlgorithm: Sendable {
+    case automatic
+    /// Explicit patch matrix (any stride and padding).
+    case im2col
+    /// One GEMM per kernel tap over a zero-padded copy of the input (stride 1 only).
+    case shifted
+    /// A single GEMM per image (1×1 kernel, stride 1, no padding only).
+    case pointwise
+}
+
+/// 2-D cross-correlation, as `torch.nn.functional.conv2d`.
+///
+/// `x` is `[B, Cin, H, W]`, `weight` is `[Cout, Cin, kh, kw]`, `bias` is `[Cout]`. Zero padding of `padding` on
+/// every side. The result is `[B, Cout, Ho, Wo]` with `Ho = (H + 2·padding − kh) / stride + 1` (likewise `Wo`).
+/// Recorded for gradients of `x`, `weight` and `bias`.
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) -> Tensor {
+    conv2d(x, weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding))
+}
+
+/// `conv2d` with separate vertical and horizontal strides and paddings: `stride: (sh, sw)`, `padding: (ph, pw)`.
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int), padding: (Int, Int),
+                   algorithm: Conv2dAlgorithm = .automatic) -> Tensor {
+    precondition(x.rank == 4, "conv2d: input must be [B, Cin, H, W], got \(x.shape)")
+    precondition(weight.rank == 4, "conv2d: weight must be [Cout, Cin, kh, kw], got \(weight.shape)")
+    precondition(weight.shape[1] == x.shape[1],
+                 "conv2d: weight \(weight.shape) expects \(weight.shape[1]) input channels, input \(x.shape) has \(x.shape[1])")
+    precondition(stride.0 >= 1 && stride.1 >= 1, "conv2d: stride must be positive, got \(stride)")
+    precondition(padding.0 >= 0 && padding.1 >= 0, "conv2d: padding must be non-negative, got \(padding)")
+    if let bias {
+        precondition(bias.count == weight.shape[0] && bias.rank == 1,
+                     "conv2d: bias \(bias.shape) does not match \(weight.shape[0]) output channels")
+    }
+    let geo = ConvGeometry(batch: x.shape[0], cin: x.shape[1], h: x.shape[2], w: x.shape[3],
+                           cout: weight.shape[0], kh: weight.shape[2], kw: weight.shape[3],
+                           sh: stride.0, sw: stride.1, ph: padding.0, pw: padding.1)
+    precondition(geo.ho >= 1 && geo.wo >= 1,
+                 "conv2d: kernel \(geo.kh)×\(geo.kw) does not fit input \(geo.h)×\(geo.w) with padding \(padding)")
+    let plan = geo.plan(algorithm)
+
+    let out = Tensor(zeros: [geo.batch, geo.cout, geo.ho, geo.wo], zeroed: false)
+    if out.count > 0 {
+        convForward(geo, plan, x: x.data, w: weight.data, bias: bias?.data, y: out.data)
+    }
+
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    if shouldRecord(inputs) {
+        let xd = x.detached(), wd = weight.detached()
+        let needX = x.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
+        let hasBias = bias != nil
+        record(out, inputs: inputs) { g in
+            let gx = needX ? Tensor(zeros: xd.shape) : nil
+            let gw = needW ? Tensor(zeros: wd.shape) : nil
+            if g.count > 0 && (needX || needW) {
+                convBackward(geo, plan, x: xd.data, w: wd.data, dy: g.data, dx: gx?.data, dw: gw?.data)
+            }
+            var grads: [Tensor?] = [gx, gw]
+            if hasBias {
+                var gb: Tensor? = nil
+                if needB {
+                    let t = Tensor(zeros: [geo.cout])
+                    biasGradient(geo, dy: g.data, db: t.data)
+                    gb = t
+                }
+                grads.append(gb)
+            }
+            return grads
+        }
+    }
+    return out
+}
+
+// MARK: - Geometry and plan
+
+struct ConvGeometry {
+    let batch, cin, h, w, cout, kh, kw, sh, sw, ph, pw: Int
+
+    var ho: Int { (h + 2 * ph - kh) / sh + 1 }
+    var wo: Int { (w + 2 * pw - kw) / sw + 1 }
+    /// Rows of the patch matrix: Cin·kh·kw.
+    var kdim: Int { cin * kh * kw }
+    var taps: Int { kh * kw }
+    var inPlane: Int { h * w }
+    var outPlane: Int { ho * wo }
+    var isPointwise: Bool { kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 }
+
+    // Shifted-GEMM layout: padded image planes of hp × wp.
+    var hp: Int { h + 2 * ph }
+    var wp: Int { w + 2 * pw }
+
+    func plan(_ requested: Conv2dAlgorithm) -> ConvPlan {
+        let stride1 = sh == 1 && sw == 1
+        switch requested {
+        case .pointwise where isPointwise: return .pointwise
+        case .shifted where stride1: return .shifted
+        case .im2col, .pointwise, .shifted: return .im2col
+        case .automatic:
+            if isPointwise { return .pointwise }
+            // One GEMM per tap has inner size Cin (forward) and Cout (dX): both must be wide enough to keep the
+            // GEMM efficient, and the wasted columns of the wide layout must stay a small fraction.
+            let wide = (ho < 64 ? hp * wp : ho * wp)
+            if stride1 && cin >= 16 && cout >= 16 && 4 * wide <= 5 * outPlane + 4 * wp { return .shifted }
+            return .im2col
+        }
+    }
+}
+
+enum ConvPlan { case pointwise, shifted, im2col }
+
+/// Unit of work for the banded schedules: `images` consecutive images starting at `b0`, output rows oy0..<oy1
+/// (all rows when `images > 1`).
+struct ConvTile {
+    let b0, images, oy0, oy1: Int
+}
+
+/// Splits the batch into GEMM-sized pieces: several whole images when an image is small, bands of output rows
+/// of one image when it is large. `rowCost` is the number of GEMM columns one output row contributes,
+/// `imageCost` one whole image's, `budget` the target number of columns per piece.
+func convTiles(batch: Int, rows: Int, rowCost: Int, imageCost: Int, budget: Int) -> [ConvTile] {
+    var tiles: [ConvTile] = []
+    if imageCost <= budget {
+        let group = max(1, min(batch, budget / max(imageCost, 1)))
+        var b = 0
+        while b < batch {
+            let n = min(group, batch - b)
+            tiles.append(ConvTile(b0: b, images: n, oy0: 0, oy1: rows))
+            b += n
+        }
+    } else {
+        let band = max(1, budget / max(rowCost, 1))
+        // Even bands: 64 rows with a budget of 20 become 4×16, not 3×20 + 4.
+        let bands = (rows + band - 1) / band
+        let per = (rows + bands - 1) / bands
+        for b in 0..<batch {
+            var r = 0
+            while r < rows {
+                let e = min(rows, r + per)
+                tiles.append(ConvTile(b0: b, images: 1, oy0: r, oy1: e))
+                r = e
+            }
+        }
+    }
+    return tiles
+}
+
+/// A 64-byte-aligned scratch buffer freed when it goes out of scope.
+final class ConvScratch {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+    init(_ count: Int) {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        self.count = count
+    }
+    deinit { pointer.deallocate() }
+}
+
+@inline(__always) private func zeroFill(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    if n > 0 { p.update(repeating: 0, count: n) }
+}
+
+// MARK: - Forward
+
+func convForward(_ g: ConvGeometry, _ plan: ConvPlan, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                 bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+    switch plan {
+    case .pointwise: pointwiseForward(g, x: x, w: w, bias: bias, y: y)
+    case .shifted: shiftedForward(g, x: x, w: w, bias: bias, y: y)
+    case .im2col: im2colForward(g, x: x, w: w, bias: bias, y: y)
+    }
+}
+
+/// Fills each output plane with its channel's bias (so the GEMMs can accumulate with beta = 1).
+private func fillBias(_ g: ConvGeometry, bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    let plane = g.outPlane
+    parallelItems(g.batch * g.cout, costPerItem: plane) { item in
+        (y + item * plane).update(repeating: bias[item % g.cout], count: plane)
+    }
+}
+
+private func pointwiseForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                              bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+    if let bias { fillBias(g, bias: bias, y: y) }
+    let n = g.inPlane
+    for b in 0..<g.batch {
+        sgemm(m: g.cout, n: n, k: g.cin, a: w, b: x + b * g.cin * n,
+              beta: bias == nil ? 0 : 1, c: y + b * g.cout * n)
+    }
+}
+
+// MARK: im2col
+
+/// Target number of GEMM columns per im2col piece: the patch matrix stays around 6 MB (L3-resident), and small
+/// images are grouped up to a few thousand columns.
+private func im2colBudget(_ g: ConvGeometry) -> Int {
+    let byBytes = (6 << 20) / (4 * max(g.kdim, 1))
+    return max(g.wo, min(8192, byBytes))
+}
+
+/// Writes the patch matrix of `tile` into `col` ([kdim, columns], row stride `ld`): column
+/// `i·rows·Wo + (oy−oy0)·Wo + ox` holds image b0+i's patch for output (oy, ox).
+private func im2col(_ g: ConvGeometry, _ tile: ConvTile, x: UnsafePointer<Float>,
+                    col: UnsafeMutablePointer<Float>, ld: Int) {
+    let rows = tile.oy1 - tile.oy0
+    let wo = g.wo, taps = g.taps
+    parallelItems(g.kdim, costPerItem: tile.images * rows * wo) { r in
+        let c = r / taps, t = r % taps, ki = t / g.kw, kj = t % g.kw
+        // Output columns whose input column ox·sw − pw + kj lies inside [0, W).
+        let lo = max(0, (g.pw - kj + g.sw - 1) / g.sw)
+        let hiNum = g.w - 1 + g.pw - kj
+        let hi = hiNum < 0 ? 0 : min(wo, hiNum / g.sw + 1)
+        for i in 0..<tile.images {
+            let plane = x + ((tile.b0 + i) * g.cin + c) * g.inPlane
+            var d = col + r * ld + i * rows * wo
+            for oy in tile.oy0..<tile.oy1 {
+                let iy = oy * g.sh - g.ph + ki
+                if iy < 0 || iy >= g.h || lo >= hi {
+                    zeroFill(d, wo)
+                } else {
+                    zeroFill(d, lo)
+                    let src = plane + iy * g.w + (lo * g.sw - g.pw + kj)
+                    let n = hi - lo
+                    if g.sw == 1 {
+                        (d + lo).update(from: src, count: n)
+                    } else {
+                        let sw = g.sw
+                        for k in 0..<n { d[lo + k] = src[k * sw] }
+                    }
+                    zeroFill(d + hi, wo - hi)
+                }
+                d += wo
+            }
+        }
+    }
+}
+
+/// The transpose of `im2col`: adds every patch column of `col` back into the images of `tile` in `dx`.
+private func col2im(_ g: ConvGeometry, _ tile: ConvTile, col: UnsafePointer<Float>, ld: Int,
+                    dx: UnsafeMutablePointer<Float>) {
+    let rows = tile.oy1 - tile.oy0
+    let wo = g.wo
+    // One item per (image, channel): the taps of one channel overlap in dx, different channels never do.
+    parallelItems(tile.images * g.cin, costPerItem: g.taps * rows * wo) { item in
+        let i = item / g.cin, c = item % g.cin
+        let plane = dx + ((tile.b0 + i) * g.cin + c) * g.inPlane
+        for ki in 0..<g.kh {
+            for kj in 0..<g.kw {
+                let r = (c * g.kh + ki) * g.kw + kj
+                let lo = max(0, (g.pw - kj + g.sw - 1) / g.sw)
+                let hiNum = g.w - 1 + g.pw - kj
+                let hi = hiNum < 0 ? 0 : min(wo, hiNum / g.sw + 1)
+                if lo >= hi { continue }
+                let n = hi - lo
+                var s = col + r * ld + i * rows * wo + lo
+                for oy in tile.oy0..<tile.oy1 {
+                    defer { s += wo }
+                    let iy = oy * g.sh - g.ph + ki
+                    if iy < 0 || iy >= g.h { continue }
+                    let dst = plane + iy * g.w + (lo * g.sw - g.pw + kj)
+                    if g.sw == 1 {
+                        for k in 0..<n { dst[k] += s[k] }
+                    } else {
+                        let sw = g.sw
+                        for k in 0..<n { dst[k * sw] += s[k] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+private func im2colForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                           bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+    let n = g.outPlane
+    let tiles = convTiles(batch: g.batch, rows: g.ho, rowCost: g.wo, imageCost: n, budget: im2colBudget(g))
+    let maxCols = tiles.map { $0.images * ($0.oy1 - $0.oy0) * g.wo }.max() ?? 0
+    let col = ConvScratch(g.kdim * maxCols)
+    let grouped = tiles.contains { $0.images > 1 }
+    let staging = ConvScratch(grouped ? g.cout * maxCols : 0)
+    if let bias, !grouped { fillBias(g, bias: bias, y: y) }
+
+    for tile in tiles {
+        let cols = tile.images * (tile.oy1 - tile.oy0) * g.wo
+        im2col(g, tile, x: x, col: col.pointer, ld: cols)
+        if tile.images == 1 {
+            // Straight into the output band: rows co of y[b] starting at oy0, row stride Ho·Wo.
+            sgemm(m: g.cout, n: cols, k: g.kdim, a: w, b: col.pointer, beta: bias == nil ? 0 : 1,
+                  c: y + tile.b0 * g.cout * n + tile.oy0 * g.wo, ldc: n)
+        } else {
+            // [Cout, images·Ho·Wo] → [images, Cout, Ho·Wo], adding the bias on the way.
+            let st = staging.pointer
+            sgemm(m: g.cout, n: cols, k: g.kdim, a: w, b: col.pointer, c: st)
+            parallelItems(tile.images * g.cout, costPerItem: n) { item in
+                let i = item / g.cout, co = item % g.cout
+                let src = st + co * cols + i * n
+                let dst = y + ((tile.b0 + i) * g.cout + co) * n
+                if let bias {
+                    let bv = bias[co]
+                    for k in 0..<n { dst[k] = src[k] + bv }
+                } else {
+                    dst.update(from: src, count: n)
+                }
+            }
+        }
+    }
+}
+
+// MARK: Shifted GEMMs
+
+/// Buffers and geometry of the shifted schedule.
+private struct ShiftedLayout {
+    let tiles: [ConvTile]
+    /// Padded plane size hp·wp; image i of a group starts at column i·plane.
+    let plane: Int
+    /// Row stride of the padded buffer (one row per channel, holding a whole group plus slack).
+    let stride: Int
+    let maxCols: Int
+
+    init(_ g: ConvGeometry) {
+        plane = g.hp * g.wp
+        // Keep the GEMM output (Cout or Cin rows of `cols` floats) around 1.5 MB so it stays in L2.
+        let budget = max(g.wp, (3 << 19) / (4 * max(g.cout, g.cin)))
+        tiles = convTiles(batch: g.batch, rows: g.ho, rowCost: g.wp, imageCost: plane, budget: budget)
+        let groupMax = tiles.map { $0.images }.max() ?? 1
+        // Reads run up to (kh−1)·wp + kw − 1 past a piece's last column: kw − 1 beyond the group.
+        var s = (groupMax * plane + g.kw - 1 + 15) & ~15
+        if (s * 4) % 4096 == 0 { s += 16 }  // avoid a power-of-two row stride (cache-set conflicts)
+        stride = s
+        maxCols = tiles.map { Self.columns($0, g, plane) }.max() ?? 0
+    }
+
+    /// Wide columns of a piece: whole padded planes for the leading images, then its output rows at width wp.
+    static func columns(_ t: ConvTile, _ g: ConvGeometry, _ plane: Int) -> Int {
+        (t.images - 1) * plane + (t.oy1 - t.oy0) * g.wp
+    }
+}
+
+/// Copies the images of `tile` into the padded buffer (channel-major: row c holds the group's padded planes).
+private func padImages(_ g: ConvGeometry, _ L: ShiftedLayout, _ tile: ConvTile, x: UnsafePointer<Float>,
+                       into buf: UnsafeMutablePointer<Float>) {
+    let wp = g.wp, plane = L.plane
+    parallelItems(g.cin * tile.images, costPerItem: plane) { item in
+        let c = item / tile.images, i = item % tile.images
+        let src = x + ((tile.b0 + i) * g.cin + c) * g.inPlane
+        let dst = buf + c * L.stride + i * plane
+        zeroFill(dst, g.ph * wp + g.pw)
+        for iy in 0..<g.h {
+            let row = dst + (iy + g.ph) * wp
+            row.update(repeating: 0, count: g.pw)
+            (row + g.pw).update(from: src + iy * g.w, count: g.w)
+            (row + g.pw + g.w).update(repeating: 0, count: g.pw)
+        }
+        zeroFill(dst + (g.ph + g.h) * wp, g.ph * wp)
+        if i == tile.images - 1 {
+            zeroFill(dst + plane, L.stride - (tile.images * plane))
+        }
+    }
+}
+
+/// Weight [Cout, Cin, kh, kw] → per-tap matrices [kh·kw][Cout, Cin].
+private func packTaps(_ g: ConvGeometry, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
+    let taps = g.taps, cc = g.cout * g.cin
+    for oc in 0..<cc {
+        let src = w + oc * taps
+        for t in 0..<taps { out[t * cc + oc] = src[t] }
+    }
+}
+
+private func shiftedForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                            bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+    let L = ShiftedLayout(g)
+    let padded = ConvScratch(g.cin * L.stride)
+    let wide = ConvScratch(g.cout * L.maxCols)
+    let taps = ConvScratch(g.taps * g.cout * g.cin)
+    packTaps(g, w, taps.pointer)
+    let wp = g.wp, wo = g.wo, n = g.outPlane, cc = g.cout * g.cin
+
+    var lastGroup = -1
+    for tile in L.tiles {
+        if tile.b0 != lastGroup {
+            padImages(g, L, tile, x: x, into: padded.pointer)
+            lastGroup = tile.b0
+        }
+        let cols = ShiftedLayout.columns(tile, g, L.plane)
+        let base = tile.oy0 * wp
+        for t in 0..<g.taps {
+            let shift = (t / g.kw) * wp + t % g.kw
+            sgemm(m: g.cout, n: cols, k: g.cin, a: taps.pointer + t * cc, b: padded.pointer + base + shift,
+                  ldb: L.stride, beta: t == 0 ? 0 : 1, c: wide.pointer)
+        }
+        // Keep the first wo of every wide row; add the bias.
+        let wd = wide.pointer, plane = L.plane
+        parallelItems(tile.images * g.cout, costPerItem: (tile.oy1 - tile.oy0) * wo) { item in
+            let i = item / g.cout, co = item % g.cout
+            let bv = bias?[co] ?? 0
+            var src = wd + co * cols + i * plane
+            var dst = y + ((tile.b0 + i) * g.cout + co) * n + tile.oy0 * wo
+            for _ in tile.oy0..<tile.oy1 {
+                for k in 0..<wo { dst[k] = src[k] + bv }
+                src += wp
+                dst += wo
+            }
+        }
+    }
+}
+
+// MARK: - Backward
+
+/// Fills `dx` (zeroed by the caller) and/or `dw` (zeroed by the caller) from the output gradient `dy`.
+func convBackward(_ g: ConvGeometry, _ plan: ConvPlan, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                  dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?) {
+    switch plan {
+    case .pointwise: pointwiseBackward(g, x: x, w: w, dy: dy, dx: dx, dw: dw)
+    case .shifted: shiftedBackward(g, x: x, w: w, dy: dy, dx: dx, dw: dw)
+    case .im2col: im2colBackward(g, x: x, w: w, dy: dy, dx: dx, dw: dw)
+    }
+}
+
+/// db[co] = Σ over batch and positions of dy.
+func biasGradient(_ g: ConvGeometry, dy: UnsafePointer<Float>, db: UnsafeMutablePointer<Float>) {
+    let n = g.outPlane
+    parallelItems(g.cout, costPerItem: g.batch * n) { co in
+        var total = 0.0
+        for b in 0..<g.batch {
+            let p = dy + (b * g.cout + co) * n
+            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+            var k = 0
+            while k + 4 <= n {
+                s0 += p[k]; s1 += p[k + 1]; s2 += p[k + 2]; s3 += p[k + 3]
+                k += 4
+            }
+            while k < n { s0 += p[k]; k += 1 }
+            total += Double((s0 + s1) + (s2 + s3))
+        }
+        db[co] = Float(total)
+    }
+}
+
+private func pointwiseBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                               dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                               dw: UnsafeMutablePointer<Float>?) {
+    let n = g.inPlane
+    for b in 0..<g.batch {
+        let dyb = dy + b * g.cout * n
+        if let dw {
+            // dW[Cout, Cin] += dY_b · X_bᵀ
+            sgemm(transB: true, m: g.cout, n: g.cin, k: n, a: dyb, b: x + b * g.cin * n,
+                  beta: b == 0 ? 0 : 1, c: dw)
+        }
+        if let dx {
+            // dX_b[Cin, HW] = Wᵀ · dY_b
+            sgemm(transA: true, m: g.cin, n: n, k: g.cout, a: w, b: dyb, c: dx + b * g.cin * n)
+        }
+    }
+}
+
+private func im2colBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                            dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                            dw: UnsafeMutablePointer<Float>?) {
+    let n = g.outPlane
+    let tiles = convTiles(batch: g.batch, rows: g.ho, rowCost: g.wo, imageCost: n, budget: im2colBudget(g))
+    let maxCols = tiles.map { $0.images * ($0.oy1 - $0.oy0) * g.wo }.max() ?? 0
+    let col = ConvScratch(g.kdim * maxCols)
+    let grouped = tiles.contains { $0.images > 1 }
+    let staging = ConvScratch(grouped ? g.cout * maxCols : 0)
+
+    for tile in tiles {
+        let cols = tile.images * (tile.oy1 - tile.oy0) * g.wo
+        // The output gradient of this piece as a [Cout, cols] matrix.
+        let dyt: UnsafePointer<Float>
+        let ldy: Int
+        if tile.images == 1 {
+            dyt = dy + tile.b0 * g.cout * n + tile.oy0 * g.wo
+            ldy = n
+        } else {
+            let st = staging.pointer
+            parallelItems(tile.images * g.cout, costPerItem: n) { item in
+                let i = item / g.cout, co = item % g.cout
+                (st + co * cols + i * n).update(from: dy + ((tile.b0 + i) * g.cout + co) * n, count: n)
+            }
+            dyt = UnsafePointer(st)
+            ldy = cols
+        }
+        if let dw {
+            // dW[Cout, K] += dY · colᵀ
+            im2col(g, tile, x: x, col: col.pointer, ld: cols)
+            sgemm(transB: true, m: g.cout, n: g.kdim, k: cols, a: dyt, lda: ldy, b: col.pointer, ldb: cols,
+                  beta: 1, c: dw)
+        }
+        if let dx {
+            // dcol[K, cols] = Wᵀ · dY, scattered back into dx.
+            sgemm(transA: true, m: g.kdim, n: cols, k: g.cout, a: w, b: dyt, ldb: ldy, c: col.pointer)
+            col2im(g, tile, col: col.pointer, ld: cols, dx: dx)
+        }
+    }
+}
+
+private func shiftedBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                             dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                             dw: UnsafeMutablePointer<Float>?) {
+    let L = ShiftedLayout(g)
+    let wp = g.wp, wo = g.wo, n = g.outPlane, cc = g.cout * g.cin, plane = L.plane
+    let padded = ConvScratch(dw != nil ? g.cin * L.stride : 0)
+    let paddedGrad = ConvScratch(dx != nil ? g.cin * L.stride : 0)
+    let wide = ConvScratch(g.cout * L.maxCols)
+    let taps = ConvScratch(dx != nil ? g.taps * cc : 0)
+    let tapGrads = ConvScratch(dw != nil ? g.taps * cc : 0)
+    if dx != nil { packTaps(g, w, taps.pointer) }
+    if dw != nil { zeroFill(tapGrads.pointer, g.taps * cc) }
+
+    var i0 = 0
+    while i0 < L.tiles.count {
+        // All pieces of one group (one image cut in bands, or one group of whole images).
+        let first = L.tiles[i0]
+        var i1 = i0
+        while i1 < L.tiles.count && L.tiles[i1].b0 == first.b0 { i1 += 1 }
+        if dw != nil { padImages(g, L, first, x: x, into: padded.pointer) }
+        if dx != nil {
+            let pg = paddedGrad.pointer, stride = L.stride
+            parallelItems(g.cin, costPerItem: stride) { c in zeroFill(pg + c * stride, stride) }
+        }
+
+        for tile in L.tiles[i0..<i1] {
+            let cols = ShiftedLayout.columns(tile, g, plane)
+            let base = tile.oy0 * wp
+            // dY in the wide layout, zero in the discarded columns and in the rows between images.
+            let wd = wide.pointer
+            let rows = tile.oy1 - tile.oy0
+            parallelItems(g.cout, costPerItem: cols) { co in
+                let rowBase = wd + co * cols
+                for i in 0..<tile.images {
+                    var dst = rowBase + i * plane
+                    var src = dy + ((tile.b0 + i) * g.cout + co) * n + tile.oy0 * wo
+                    for _ in 0..<rows {
+                        dst.update(from: src, count: wo)
+                        zeroFill(dst + wo, wp - wo)
+                        dst += wp
+                        src += wo
+                    }
+                    if i < tile.images - 1 { zeroFill(dst, plane - rows * wp) }
+                }
+            }
+            for t in 0..<g.taps {
+                let shift = base + (t / g.kw) * wp + t % g.kw
+                if dw != nil {
+                    // dW_t[Cout, Cin] += dYw · X_shiftedᵀ
+                    sgemm(transB: true, m: g.cout, n: g.cin, k: cols, a: wd, b: padded.pointer + shift,
+                          ldb: L.stride, beta: 1, c: tapGrads.pointer + t * cc)
+                }
+                if dx != nil {
+                    // dX_padded[:, shifted] += W_tᵀ · dYw
+                    sgemm(transA: true, m: g.cin, n: cols, k: g.cout, a: taps.pointer + t * cc, b: wd,
+                          beta: 1, c: paddedGrad.pointer + shift, ldc: L.stride)
+                }
+            }
+        }
+
+        if let dx {
+            let pg = paddedGrad.pointer, stride = L.stride
+            parallelItems(g.cin * first.images, costPerItem: g.inPlane) { item in
+                let c = item / first.images, i = item % first.images
+                let src = pg + c * stride + i * plane + g.ph * wp + g.pw
+                let dst = dx + ((first.b0 + i) * g.cin + c) * g.inPlane
+                for iy in 0..<g.h { (dst + iy * g.w).update(from: src + iy * wp, count: g.w) }
+            }
+        }
+        i0 = i1
+    }
+
+    if let dw {
+        // [kh·kw][Cout, Cin] → [Cout, Cin, kh, kw]
+        let tg = tapGrads.pointer, tapsN = g.taps
+        for oc in 0..<cc {
+            for t in 0..<tapsN { dw[oc * tapsN + t] = tg[t * cc + oc] }
+        }
+    }
+}
+
+// MARK: - Pixel shuffle
+
+/// PyTorch's `PixelShuffle`: `[B, C·r², H, W] → [B, C, H·r, W·r]` with
+/// `out[b, c, h·r + i, w·r + j] = x[b, c·r² + i·r + j, h, w]`. Recorded.
+public func pixelShuffle(_ x: Tensor, upscale r: Int) -> Tensor {
+    precondition(x.rank == 4, "pixelShuffle: input must be [B, C·r², H, W], got \(x.shape)")
+    precondition(r >= 1 && x.shape[1] % (r * r) == 0,
+                 "pixelShuffle: \(x.shape[1]) channels are not divisible by upscale² = \(r * r)")
+    let b = x.shape[0], c = x.shape[1] / (r * r), h = x.shape[2], w = x.shape[3]
+    let out = Tensor(zeros: [b, c, h * r, w * r], zeroed: false)
+    shufflePixels(b: b, c: c, h: h, w: w, r: r, small: UnsafeMutablePointer(mutating: x.data), large: out.data, toLarge: true)
+    if shouldRecord(x) {
+        let inShape = x.shape
+        record(out, inputs: [x]) { g in
+            let gi = Tensor(zeros: inShape, zeroed: false)
+            shufflePixels(b: b, c: c, h: h, w: w, r: r, small: gi.data, large: g.data, toLarge: false)
+            return [gi]
+        }
+    }
+    return out
+}
+
+/// The inverse of `pixelShuffle` (PyTorch's `PixelUnshuffle`): `[B, C, H·r, W·r] → [B, C·r², H, W]`. Recorded.
+public func pixelUnshuffle(_ x: Tensor, downscale r: Int) -> Tensor {
+    precondition(x.rank == 4, "pixelUnshuffle: input must be [B, C, H·r, W·r], got \(x.shape)")
+    precondition(r >= 1 && x.shape[2] % r == 0 && x.shape[3] % r == 0,
+                 "pixelUnshuffle: spatial size \(x.shape[2])×\(x.shape[3]) is not divisible by \(r)")
+    let b = x.shape[0], c = x.shape[1], h = x.shape[2] / r, w = x.shape[3] / r
+    let out = Tensor(zeros: [b, c * r * r, h, w], zeroed: false)
+    shufflePixels(b: b, c: c, h: h, w: w, r: r, small: out.data, large: x.data, toLarge: false)
+    if shouldRecord(x) {
+        let inShape = x.shape
+        record(out, inputs: [x]) { g in
+            let gi = Tensor(zeros: inShape, zeroed: false)
+            shufflePixels(b: b, c: c, h: h, w: w, r: r, small: g.data, large: gi.data, toLarge: true)
+            return [gi]
+        }
+    }
+    return out
+}
+
+/// Moves data between the `[B, C·r², H, W]` ("small") and `[B, C, H·r, W·r]` ("large") layouts.
+private func shufflePixels(b: Int, c: Int, h: Int, w: Int, r: Int, small: UnsafeMutablePointer<Float>,
+                           large: UnsafeMutablePointer<Float>, toLarge: Bool) {
+    let plane = h * w, wr = w * r
+    parallelItems(b * c, costPerItem: r * r * plane) { bc in
+        let s0 = small + bc * r * r * plane
+        let l0 = large + bc * r * r * plane
+        for i in 0..<r {
+            for j in 0..<r {
+                let s = s0 + (i * r + j) * plane
+                for hh in 0..<h {
+                    let sr = s + hh * w
+                    let lr = l0 + (hh * r + i) * wr + j
+                    if toLarge {
+                        for ww in 0..<w { lr[ww * r] = sr[ww] }
+                    } else {
+                        for ww in 0..<w { sr[ww] = lr[ww * r] }
+                    }
+                }
+            }
+        }
+    }
+}

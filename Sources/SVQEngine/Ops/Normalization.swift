@@ -1,0 +1,170 @@
+// Softmax, log-softmax and layer normalisation, each a fused kernel with its own backward.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Calls `body(base, stride)` for each of the `outer·inner` lines of length `n` along an axis.
+@inline(__always)
+func forEachLine(outer: Int, n: Int, inner: Int, _ body: (_ base: Int, _ stride: Int) -> Void) {
+    parallelItems(outer * inner, costPerItem: n * 4) { idx in
+        let o = idx / inner, j = idx % inner
+        body(o * n * inner + j, inner)
+    }
+}
+
+extension Tensor {
+    /// Softmax along `axis` (default: last), computed stably.
+    public func softmax(axis: Int = -1) -> Tensor {
+        let ax = normalizeAxis(axis, rank: rank)
+        let (outer, n, inner) = splitAround(shape, ax)
+        let out = Tensor(zeros: shape, zeroed: false)
+        let pi = data, po = out.data
+        forEachLine(outer: outer, n: n, inner: inner) { base, s in
+            var m = -Float.infinity
+            for k in 0..<n { m = Swift.max(m, pi[base + k * s]) }
+            var z: Float = 0
+            for k in 0..<n { let e = expf(pi[base + k * s] - m); po[base + k * s] = e; z += e }
+            let inv = 1 / z
+            for k in 0..<n { po[base + k * s] *= inv }
+        }
+        if shouldRecord(self) {
+            let yd = out.detached()
+            record(out, inputs: [self]) { g in
+                // dx = y ⊙ (g − Σ g⊙y)
+                let gi = Tensor(zeros: yd.shape, zeroed: false)
+                let py = yd.data, pg = g.data, pr = gi.data
+                forEachLine(outer: outer, n: n, inner: inner) { base, s in
+                    var dot: Float = 0
+                    for k in 0..<n { dot += pg[base + k * s] * py[base + k * s] }
+                    for k in 0..<n { pr[base + k * s] = py[base + k * s] * (pg[base + k * s] - dot) }
+                }
+                return [gi]
+            }
+        }
+        return out
+    }
+
+    /// Log-softmax along `axis` (default: last), computed stably.
+    public func logSoftmax(axis: Int = -1) -> Tensor {
+        let ax = normalizeAxis(axis, rank: rank)
+        let (outer, n, inner) = splitAround(shape, ax)
+        let out = Tensor(zeros: shape, zeroed: false)
+        let pi = data, po = out.data
+        forEachLine(outer: outer, n: n, inner: inner) { base, s in
+            var m = -Float.infinity
+            for k in 0..<n { m = Swift.max(m, pi[base + k * s]) }
+            var z: Float = 0
+            for k in 0..<n { z += expf(pi[base + k * s] - m) }
+            let lse = m + logf(z)
+            for k in 0..<n { po[base + k * s] = pi[base + k * s] - lse }
+        }
+        if shouldRecord(self) {
+            let yd = out.detached()
+            record(out, inputs: [self]) { g in
+                // dx = g − softmax ⊙ Σ g
+                let gi = Tensor(zeros: yd.shape, zeroed: false)
+                let py = yd.data, pg = g.data, pr = gi.data
+                forEachLine(outer: outer, n: n, inner: inner) { base, s in
+                    var total: Float = 0
+                    for k in 0..<n { total += pg[base + k * s] }
+                    for k in 0..<n { pr[base + k * s] = pg[base + k * s] - expf(py[base + k * s]) * total }
+                }
+                return [gi]
+            }
+        }
+        return out
+    }
+}
+
+/// Layer normalisation over the last axis: (x − mean) / sqrt(var + eps), then `· weight + bias` when given.
+/// Variance is the biased (population) one, as in PyTorch.
+public func layerNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, eps: Float = 1e-5) -> Tensor {
+    let d = x.shape.last ?? 1
+    precondition(weight == nil || weight!.count == d, "layerNorm: weight \(weight!.shape) for last axis \(d)")
+    precondition(bias == nil || bias!.count == d, "layerNorm: bias \(bias!.shape) for last axis \(d)")
+    let rows = d == 0 ? 0 : x.count / d
+    var inputs = [x]
+    if let weight { inputs.append(weight) }
+    if let bias { inputs.append(bias) }
+    let recording = shouldRecord(inputs)
+    let out = Tensor(zeros: x.shape, zeroed: false)
+    // The normalised input is kept for backward only when recording; inference writes it into `out`.
+    let xhat = recording ? Tensor(zeros: x.shape, zeroed: false) : out
+    let rstd = Tensor(zeros: [rows], zeroed: false)
+    let px = x.data, po = out.data, ph = xhat.data, pr = rstd.data
+    let pw = weight?.data, pb = bias?.data
+    parallelItems(rows, costPerItem: d * 3) { r in
+        let xr = px + r * d, hr = ph + r * d, yr = po + r * d
+        var mean: Float = 0
+        for j in 0..<d { mean += xr[j] }
+        mean /= Float(d)
+        var v: Float = 0
+        for j in 0..<d { let c = xr[j] - mean; v += c * c }
+        let inv = 1 / (v / Float(d) + eps).squareRoot()
+        pr[r] = inv
+        for j in 0..<d {
+            let h = (xr[j] - mean) * inv
+            hr[j] = h
+            var y = h
+            if let pw { y *= pw[j] }
+            if let pb { y += pb[j] }
+            yr[j] = y
+        }
+    }
+    if recording {
+        let wd = weight?.detached()
+        let needX = x.requiresGrad, needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
+        let hasW = weight != nil, hasB = bias != nil
+        record(out, inputs: inputs) { g in
+            // Take pointers from the captured tensors so they stay alive as long as this closure.
+            let pg = g.data, ph = xhat.data, pr = rstd.data
+            var gx: Tensor? = nil
+            if needX {
+                let t = Tensor(zeros: xhat.shape, zeroed: false)
+                let pt = t.data
+                let pwd = wd?.data
+                parallelItems(rows, costPerItem: d * 4) { r in
+                    let gr = pg + r * d, hr = ph + r * d, tr = pt + r * d
+                    // dxhat = g·w; dx = rstd · (dxhat − mean(dxhat) − xhat · mean(dxhat ⊙ xhat))
+                    var sum1: Float = 0, sum2: Float = 0
+                    for j in 0..<d {
+                        let dh = pwd.map { gr[j] * $0[j] } ?? gr[j]
+                        sum1 += dh
+                        sum2 += dh * hr[j]
+                    }
+                    let m1 = sum1 / Float(d), m2 = sum2 / Float(d)
+                    let inv = pr[r]
+                    for j in 0..<d {
+                        let dh = pwd.map { gr[j] * $0[j] } ?? gr[j]
+                        tr[j] = inv * (dh - m1 - hr[j] * m2)
+                    }
+                }
+                gx = t
+            }
+            var result: [Tensor?] = [gx]
+            if hasW {
+                var gw: Tensor? = nil
+                if needW {
+                    let t = Tensor(zeros: [d])
+                    let pt = t.data
+                    for r in 0..<rows { for j in 0..<d { pt[j] += pg[r * d + j] * ph[r * d + j] } }
+                    gw = t.reshaped(wd!.shape)
+                }
+                result.append(gw)
+            }
+            if hasB {
+                var gb: Tensor? = nil
+                if needB {
+                    let t = Tensor(zeros: [d])
+                    let pt = t.data
+                    for r in 0..<rows { for j in 0..<d { pt[j] += pg[r * d + j] } }
+                    gb = t.reshaped(bias!.shape)
+                }
+                result.append(gb)
+            }
+            return result
+        }
+    }
+    return out
+}
