@@ -8,7 +8,7 @@
 ///     let file = try SafeTensorsFile(contentsOf: url)
 ///     let w = try file.floats("a.weight")
 /// } catch let error as SafeTensorsError where error.kind == .shapeMismatch {
-///     print(error)   // tensor "a.weight": shape [2, 3] × F32 needs 24 bytes but data_offsets cover 20
+///     print(error)   // tensor "a.weight": shape [2, 3] × F32 needs 24 bytes but data_offsets [0, 20] cover 20
 /// }
 /// ```
 public struct SafeTensorsError: Error, CustomStringConvertible, Equatable, Sendable {

@@ -1,2 +1,273 @@
+// svq-bench: the machine's sgemm rate, and conv2d forward/backward throughput at the SVQ model's layer shapes,
+// each reported as a fraction of that sgemm rate.
+//
+//   svq-bench [--threads N] [--json PATH] [--all-algorithms] [--filter TEXT]
+//
+// --all-algorithms also times every applicable conv2d lowering (im2col, shifted, pointwise), not only the
+// automatic choice; --filter keeps only the conv shapes whose name contains TEXT.
+
 import SVQEngine
-print(Engine.threadCount)
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Options
+
+struct Options {
+    var threads: Int?
+    var jsonPath: String?
+    var allAlgorithms = false
+    var filter: String?
+}
+
+func usage() -> Never {
+    print("usage: svq-bench [--threads N] [--json PATH] [--all-algorithms] [--filter TEXT]")
+    exit(2)
+}
+
+func parseOptions() -> Options {
+    var o = Options()
+    var args = CommandLine.arguments.dropFirst()
+    while let a = args.popFirst() {
+        switch a {
+        case "--threads":
+            guard let v = args.popFirst(), let n = Int(v), n >= 1 else { usage() }
+            o.threads = n
+        case "--json":
+            guard let v = args.popFirst() else { usage() }
+            o.jsonPath = v
+        case "--all-algorithms":
+            o.allAlgorithms = true
+        case "--filter":
+            guard let v = args.popFirst() else { usage() }
+            o.filter = v
+        case "-h", "--help":
+            usage()
+        default:
+            print("unknown argument \(a)")
+            usage()
+        }
+    }
+    return o
+}
+
+// MARK: - Timing
+
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+struct Timing {
+    var best: Double
+    var median: Double
+    var runs: Int
+}
+
+/// Runs `body` (which returns the seconds it measured) after `warmup` untimed calls, at least `minRuns` times
+/// and until about `budget` seconds are spent (at most `maxRuns`).
+func measure(warmup: Int = 1, minRuns: Int = 3, maxRuns: Int = 20, budget: Double = 0.6,
+             _ body: () -> Double) -> Timing {
+    for _ in 0..<warmup { _ = body() }
+    var times: [Double] = []
+    let start = now()
+    while times.count < minRuns || (times.count < maxRuns && now() - start < budget) {
+        times.append(body())
+    }
+    times.sort()
+    return Timing(best: times[0], median: times[times.count / 2], runs: times.count)
+}
+
+func timed(_ body: () -> Void) -> Double {
+    let t0 = now()
+    body()
+    return now() - t0
+}
+
+func format(_ v: Double, _ decimals: Int) -> String {
+    var s = String(Int((v * pow(10, Double(decimals))).rounded()))
+    if decimals > 0 {
+        while s.count <= decimals { s = "0" + s }
+        s.insert(".", at: s.index(s.endIndex, offsetBy: -decimals))
+    }
+    return s
+}
+
+func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
+    let fill = String(repeating: " ", count: max(0, width - s.count))
+    return left ? s + fill : fill + s
+}
+
+/// Deterministic pseudo-random values in [-1, 1).
+func filled(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
+    var s = seed &* 6364136223846793005 &+ 1442695040888963407
+    let n = shape.reduce(1, *)
+    let t = Tensor(zeros: shape, zeroed: false)
+    for i in 0..<n {
+        s = s &* 6364136223846793005 &+ 1442695040888963407
+        t.data[i] = (Float(s >> 40) / Float(1 << 24) * 2 - 1) * scale
+    }
+    return t
+}
+
+// MARK: - sgemm
+
+func benchSgemm(size n: Int) -> Timing {
+    let a = filled([n, n], seed: 1), b = filled([n, n], seed: 2), c = Tensor(zeros: [n, n])
+    return measure(warmup: 2, minRuns: 8, maxRuns: 30, budget: 1.0) {
+        timed { BLAS.sgemm(m: n, n: n, k: n, a: a.data, b: b.data, c: c.data) }
+    }
+}
+
+// MARK: - conv2d
+
+struct ConvShape {
+    let name: String
+    let batch, cin, h, w, cout, kh, kw, stride, padding: Int
+
+    var ho: Int { (h + 2 * padding - kh) / stride + 1 }
+    var wo: Int { (w + 2 * padding - kw) / stride + 1 }
+    var forwardFlops: Double { 2.0 * Double(batch * cout * ho * wo) * Double(cin * kh * kw) }
+    var isPointwise: Bool { kh == 1 && kw == 1 && stride == 1 && padding == 0 }
+}
+
+struct ConvResult {
+    let shape: ConvShape
+    let algorithm: String
+    let forward: Timing
+    let backward: Timing
+}
+
+func benchConv(_ s: ConvShape, algorithm: Conv2dAlgorithm) -> ConvResult {
+    let x = filled([s.batch, s.cin, s.h, s.w], seed: 3)
+    let wt = filled([s.cout, s.cin, s.kh, s.kw], seed: 4, scale: 0.1)
+    let bias = filled([s.cout], seed: 5)
+    let dy = filled([s.batch, s.cout, s.ho, s.wo], seed: 6)
+    func run() -> Tensor {
+        conv2d(x, weight: wt, bias: bias, stride: (s.stride, s.stride), padding: (s.padding, s.padding),
+               algorithm: algorithm)
+    }
+
+    let fwd = measure { timed { _ = withoutGradients { run() } } }
+
+    // Backward: dX + dW + db through the recorded graph (the forward pass is not timed).
+    x.requiresGrad = true; wt.requiresGrad = true; bias.requiresGrad = true
+    let bwd = measure {
+        let y = run()
+        x.grad = nil; wt.grad = nil; bias.grad = nil
+        return timed { y.backward(seed: dy) }
+    }
+    x.requiresGrad = false; wt.requiresGrad = false; bias.requiresGrad = false
+    return ConvResult(shape: s, algorithm: "\(algorithm)", forward: fwd, backward: bwd)
+}
+
+// MARK: - Main
+
+let options = parseOptions()
+if let t = options.threads { Engine.setThreadCount(t) } else { Engine.setThreadCount(Engine.threadCount) }
+
+let benchStart = now()
+print("svq-bench — threads: \(Engine.threadCount), BLAS: \(Engine.blasConfig)")
+
+let gemm = benchSgemm(size: 1024)
+let gemmFlops = 2.0 * 1024 * 1024 * 1024
+let gemmRate = gemmFlops / gemm.best / 1e9
+print("sgemm 1024×1024×1024: \(format(gemmRate, 1)) GFLOP/s best (median \(format(gemmFlops / gemm.median / 1e9, 1)), \(gemm.runs) runs)")
+print("")
+
+let shapes: [ConvShape] = [
+    ConvShape(name: "enc 5x5 64->64 64x64 b8 p2", batch: 8, cin: 64, h: 64, w: 64, cout: 64, kh: 5, kw: 5, stride: 1, padding: 2),
+    ConvShape(name: "enc first 5x5 s2 3->64 128x128 b8", batch: 8, cin: 3, h: 128, w: 128, cout: 64, kh: 5, kw: 5, stride: 2, padding: 2),
+    ConvShape(name: "dVAE 1x1 64->64 16x16 b8", batch: 8, cin: 64, h: 16, w: 16, cout: 64, kh: 1, kw: 1, stride: 1, padding: 0),
+    ConvShape(name: "dVAE first 4x4 s4 3->64 128x128 b8", batch: 8, cin: 3, h: 128, w: 128, cout: 64, kh: 4, kw: 4, stride: 4, padding: 0),
+    ConvShape(name: "3x3 64->64 16x16 b8 p1", batch: 8, cin: 64, h: 16, w: 16, cout: 64, kh: 3, kw: 3, stride: 1, padding: 1),
+]
+
+var results: [ConvResult] = []
+for s in shapes where options.filter.map({ s.name.contains($0) }) ?? true {
+    var algos: [Conv2dAlgorithm] = [.automatic]
+    if options.allAlgorithms {
+        algos.append(.im2col)
+        if s.stride == 1 { algos.append(.shifted) }
+        if s.isPointwise { algos.append(.pointwise) }
+    }
+    for a in algos { results.append(benchConv(s, algorithm: a)) }
+}
+
+let header = pad("conv2d shape", 36, left: true) + pad("algorithm", 10) + " |" + pad("fwd ms", 9) + pad("GFLOP/s", 9)
+    + pad("×sgemm", 8) + " |" + pad("bwd ms", 9) + pad("GFLOP/s", 9) + pad("×sgemm", 8)
+print(header)
+print(String(repeating: "-", count: header.count))
+for r in results {
+    let ff = r.shape.forwardFlops, bf = 2 * ff
+    let fr = ff / r.forward.best / 1e9, br = bf / r.backward.best / 1e9
+    print(pad(r.shape.name, 36, left: true) + pad(r.algorithm, 10) + " |"
+          + pad(format(r.forward.best * 1e3, 2), 9) + pad(format(fr, 1), 9) + pad(format(fr / gemmRate, 2), 8) + " |"
+          + pad(format(r.backward.best * 1e3, 2), 9) + pad(format(br, 1), 9) + pad(format(br / gemmRate, 2), 8))
+}
+print("")
+print("(best of several runs after a warm-up; backward = dX + dW + db via Tensor.backward; FLOPs: forward 2·B·Cout·Ho·Wo·Cin·kh·kw, backward twice that)")
+print("total time \(format(now() - benchStart, 1)) s")
+
+// MARK: - JSON
+
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for ch in s.unicodeScalars {
+        switch ch {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        default:
+            if ch.value < 0x20 {
+                let hex = String(ch.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(ch)
+            }
+        }
+    }
+    return out + "\""
+}
+
+if let path = options.jsonPath {
+    func num(_ v: Double) -> String { format(v, 4) }
+    var convs: [String] = []
+    for r in results {
+        let s = r.shape
+        let ff = s.forwardFlops, bf = 2 * ff
+        let fr = ff / r.forward.best / 1e9, br = bf / r.backward.best / 1e9
+        convs.append("""
+            {"name": \(jsonString(s.name)), "algorithm": \(jsonString(r.algorithm)), \
+        "batch": \(s.batch), "cin": \(s.cin), "h": \(s.h), "w": \(s.w), "cout": \(s.cout), \
+        "kh": \(s.kh), "kw": \(s.kw), "stride": \(s.stride), "padding": \(s.padding), \
+        "forward_ms": \(num(r.forward.best * 1e3)), "forward_median_ms": \(num(r.forward.median * 1e3)), \
+        "forward_gflops": \(num(fr)), "forward_ratio": \(num(fr / gemmRate)), \
+        "backward_ms": \(num(r.backward.best * 1e3)), "backward_median_ms": \(num(r.backward.median * 1e3)), \
+        "backward_gflops": \(num(br)), "backward_ratio": \(num(br / gemmRate))}
+        """)
+    }
+    let json = """
+    {
+      "threads": \(Engine.threadCount),
+      "blas": \(jsonString(Engine.blasConfig)),
+      "sgemm": {"m": 1024, "n": 1024, "k": 1024, "gflops": \(num(gemmRate)), \
+    "median_gflops": \(num(gemmFlops / gemm.median / 1e9)), "runs": \(gemm.runs)},
+      "conv2d": [
+    \(convs.joined(separator: ",\n"))
+      ]
+    }
+
+    """
+    guard let f = fopen(path, "w") else {
+        print("cannot write \(path)")
+        exit(1)
+    }
+    fputs(json, f)
+    fclose(f)
+    print("wrote \(path)")
+}

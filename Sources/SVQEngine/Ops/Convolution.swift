@@ -6,7 +6,8 @@
 //    width Wp = W + 2·padW, and the output is computed "wide" (rows of Wp columns, the last kw−1 discarded).
 //    Then every kernel tap (ki, kj) is one GEMM  Y += W[:, :, ki, kj] · X[:, ki·Wp + kj ...]  whose B operand
 //    is just the padded buffer at an offset, so no im2col matrix is ever built. The backward pass is the same
-//    trick: dW[:, :, ki, kj] = dY · X_shiftedᵀ and dX_padded[shifted] += W[:, :, ki, kj]ᵀ · dY.
+//    trick: dX_padded[shifted] += W[:, :, ki, kj]ᵀ · dY per tap, and dW[:, :, ki, :] = dY · X_foldedᵀ per kernel
+//    row, over a copy of the padded input holding its kw column shifts.
 //  • im2col    — everything else (strided, few channels): col [Cin·kh·kw, columns] built with contiguous row
 //    copies, then W · col. Large images are cut into bands of output rows so that col stays cache-sized;
 //    small images are grouped so that each GEMM has enough columns. Backward recomputes col (it is cheaper
@@ -115,10 +116,19 @@ struct ConvGeometry {
             if isPointwise { return .pointwise }
             // One GEMM per tap has inner size Cin (forward) and Cout (dX): both must be wide enough to keep the
             // GEMM efficient, and the wasted columns of the wide layout must stay a small fraction.
-            let wide = (ho < 64 ? hp * wp : ho * wp)
-            if stride1 && cin >= 16 && cout >= 16 && 4 * wide <= 5 * outPlane + 4 * wp { return .shifted }
-            return .im2col
+            guard stride1 && cin >= 16 && cout >= 16 else { return .im2col }
+            let perImage = hp * wp <= shiftedBudget ? hp * wp : ho * wp
+            return 4 * perImage <= 5 * outPlane ? .shifted : .im2col
         }
+    }
+
+    /// Target GEMM columns per piece of the shifted schedule: the output (Cout or Cin rows) stays ~1.5 MB (L2).
+    var shiftedBudget: Int { max(wp, (3 << 19) / (4 * max(cout, cin))) }
+
+    /// Target GEMM columns per piece of the im2col schedule: the patch matrix stays around 6 MB (L3-resident).
+    var im2colBudget: Int {
+        let byBytes = (6 << 20) / (4 * max(kdim, 1))
+        return max(wo, min(8192, byBytes))
     }
 }
 
@@ -132,11 +142,12 @@ struct ConvTile {
 
 /// Splits the batch into GEMM-sized pieces: several whole images when an image is small, bands of output rows
 /// of one image when it is large. `rowCost` is the number of GEMM columns one output row contributes,
-/// `imageCost` one whole image's, `budget` the target number of columns per piece.
-func convTiles(batch: Int, rows: Int, rowCost: Int, imageCost: Int, budget: Int) -> [ConvTile] {
+/// `imageCost` one whole image's, `budget` the target number of columns per piece, `groupBudget` the most
+/// columns worth grouping whole images into.
+func convTiles(batch: Int, rows: Int, rowCost: Int, imageCost: Int, budget: Int, groupBudget: Int) -> [ConvTile] {
     var tiles: [ConvTile] = []
     if imageCost <= budget {
-        let group = max(1, min(batch, budget / max(imageCost, 1)))
+        let group = max(1, min(batch, groupBudget / max(imageCost, 1)))
         var b = 0
         while b < batch {
             let n = min(group, batch - b)
@@ -207,11 +218,12 @@ private func pointwiseForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: Uns
 
 // MARK: im2col
 
-/// Target number of GEMM columns per im2col piece: the patch matrix stays around 6 MB (L3-resident), and small
-/// images are grouped up to a few thousand columns.
-private func im2colBudget(_ g: ConvGeometry) -> Int {
-    let byBytes = (6 << 20) / (4 * max(g.kdim, 1))
-    return max(g.wo, min(8192, byBytes))
+/// Pieces of the im2col schedule. Grouping images costs a transposing copy of the output, so only images
+/// too small to make a good GEMM on their own are grouped.
+private func im2colTiles(_ g: ConvGeometry) -> [ConvTile] {
+    let budget = g.im2colBudget
+    return convTiles(batch: g.batch, rows: g.ho, rowCost: g.wo, imageCost: g.outPlane, budget: budget,
+                     groupBudget: min(budget, 2048))
 }
 
 /// Writes the patch matrix of `tile` into `col` ([kdim, columns], row stride `ld`): column
@@ -289,7 +301,7 @@ private func col2im(_ g: ConvGeometry, _ tile: ConvTile, col: UnsafePointer<Floa
 private func im2colForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                            bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
     let n = g.outPlane
-    let tiles = convTiles(batch: g.batch, rows: g.ho, rowCost: g.wo, imageCost: n, budget: im2colBudget(g))
+    let tiles = im2colTiles(g)
     let maxCols = tiles.map { $0.images * ($0.oy1 - $0.oy0) * g.wo }.max() ?? 0
     let col = ConvScratch(g.kdim * maxCols)
     let grouped = tiles.contains { $0.images > 1 }
@@ -335,15 +347,16 @@ private struct ShiftedLayout {
 
     init(_ g: ConvGeometry) {
         plane = g.hp * g.wp
-        // Keep the GEMM output (Cout or Cin rows of `cols` floats) around 1.5 MB so it stays in L2.
-        let budget = max(g.wp, (3 << 19) / (4 * max(g.cout, g.cin)))
-        tiles = convTiles(batch: g.batch, rows: g.ho, rowCost: g.wp, imageCost: plane, budget: budget)
+        let budget = g.shiftedBudget
+        tiles = convTiles(batch: g.batch, rows: g.ho, rowCost: g.wp, imageCost: plane, budget: budget,
+                          groupBudget: budget)
         let groupMax = tiles.map { $0.images }.max() ?? 1
         // Reads run up to (kh−1)·wp + kw − 1 past a piece's last column: kw − 1 beyond the group.
         var s = (groupMax * plane + g.kw - 1 + 15) & ~15
         if (s * 4) % 4096 == 0 { s += 16 }  // avoid a power-of-two row stride (cache-set conflicts)
         stride = s
-        maxCols = tiles.map { Self.columns($0, g, plane) }.max() ?? 0
+        let p = plane
+        maxCols = tiles.map { Self.columns($0, g, p) }.max() ?? 0
     }
 
     /// Wide columns of a piece: whole padded planes for the leading images, then its output rows at width wp.
@@ -354,12 +367,13 @@ private struct ShiftedLayout {
 
 /// Copies the images of `tile` into the padded buffer (channel-major: row c holds the group's padded planes).
 private func padImages(_ g: ConvGeometry, _ L: ShiftedLayout, _ tile: ConvTile, x: UnsafePointer<Float>,
-                       into buf: UnsafeMutablePointer<Float>) {
+                       into buf: UnsafeMutablePointer<Float>, channelStride: Int? = nil) {
+    let cs = channelStride ?? L.stride
     let wp = g.wp, plane = L.plane
     parallelItems(g.cin * tile.images, costPerItem: plane) { item in
         let c = item / tile.images, i = item % tile.images
         let src = x + ((tile.b0 + i) * g.cin + c) * g.inPlane
-        let dst = buf + c * L.stride + i * plane
+        let dst = buf + c * cs + i * plane
         zeroFill(dst, g.ph * wp + g.pw)
         for iy in 0..<g.h {
             let row = dst + (iy + g.ph) * wp
@@ -475,7 +489,7 @@ private func im2colBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: Unsaf
                             dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                             dw: UnsafeMutablePointer<Float>?) {
     let n = g.outPlane
-    let tiles = convTiles(batch: g.batch, rows: g.ho, rowCost: g.wo, imageCost: n, budget: im2colBudget(g))
+    let tiles = im2colTiles(g)
     let maxCols = tiles.map { $0.images * ($0.oy1 - $0.oy0) * g.wo }.max() ?? 0
     let col = ConvScratch(g.kdim * maxCols)
     let grouped = tiles.contains { $0.images > 1 }
@@ -517,7 +531,11 @@ private func shiftedBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: Unsa
                              dw: UnsafeMutablePointer<Float>?) {
     let L = ShiftedLayout(g)
     let wp = g.wp, wo = g.wo, n = g.outPlane, cc = g.cout * g.cin, plane = L.plane
-    let padded = ConvScratch(dw != nil ? g.cin * L.stride : 0)
+    // For dW the padded input is stored "kw-folded": row ci·kw + kj is channel ci shifted left by kj, so that
+    // the kw taps of a kernel row share one GEMM  dW[:, :, ki, :] = dY · X_foldedᵀ  of Cin·kw columns
+    // (a far better GEMM shape than kh·kw products of only Cin columns each).
+    let kw = g.kw, foldRows = g.cin * kw
+    let folded = ConvScratch(dw != nil ? foldRows * L.stride : 0)
     let paddedGrad = ConvScratch(dx != nil ? g.cin * L.stride : 0)
     let wide = ConvScratch(g.cout * L.maxCols)
     let taps = ConvScratch(dx != nil ? g.taps * cc : 0)
@@ -531,7 +549,19 @@ private func shiftedBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: Unsa
         let first = L.tiles[i0]
         var i1 = i0
         while i1 < L.tiles.count && L.tiles[i1].b0 == first.b0 { i1 += 1 }
-        if dw != nil { padImages(g, L, first, x: x, into: padded.pointer) }
+        if dw != nil {
+            let f = folded.pointer, stride = L.stride
+            padImages(g, L, first, x: x, into: f, channelStride: kw * stride)
+            if kw > 1 {
+                parallelItems(g.cin * (kw - 1), costPerItem: stride) { item in
+                    let c = item / (kw - 1), kj = item % (kw - 1) + 1
+                    let src = f + c * kw * stride
+                    let dst = src + kj * stride
+                    dst.update(from: src + kj, count: stride - kj)
+                    zeroFill(dst + stride - kj, kj)
+                }
+            }
+        }
         if dx != nil {
             let pg = paddedGrad.pointer, stride = L.stride
             parallelItems(g.cin, costPerItem: stride) { c in zeroFill(pg + c * stride, stride) }
@@ -557,13 +587,16 @@ private func shiftedBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: Unsa
                     if i < tile.images - 1 { zeroFill(dst, plane - rows * wp) }
                 }
             }
+            if dw != nil {
+                for ki in 0..<g.kh {
+                    // dW[:, :, ki, :] as [Cout, Cin·kw] += dYw · X_folded[ki·wp …]ᵀ
+                    sgemm(transB: true, m: g.cout, n: foldRows, k: cols, a: wd,
+                          b: folded.pointer + base + ki * wp, ldb: L.stride, beta: 1,
+                          c: tapGrads.pointer + ki * cc * kw)
+                }
+            }
             for t in 0..<g.taps {
                 let shift = base + (t / g.kw) * wp + t % g.kw
-                if dw != nil {
-                    // dW_t[Cout, Cin] += dYw · X_shiftedᵀ
-                    sgemm(transB: true, m: g.cout, n: g.cin, k: cols, a: wd, b: padded.pointer + shift,
-                          ldb: L.stride, beta: 1, c: tapGrads.pointer + t * cc)
-                }
                 if dx != nil {
                     // dX_padded[:, shifted] += W_tᵀ · dYw
                     sgemm(transA: true, m: g.cin, n: cols, k: g.cout, a: taps.pointer + t * cc, b: wd,
@@ -585,10 +618,14 @@ private func shiftedBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: Unsa
     }
 
     if let dw {
-        // [kh·kw][Cout, Cin] → [Cout, Cin, kh, kw]
-        let tg = tapGrads.pointer, tapsN = g.taps
+        // [kh][Cout, Cin, kw] → [Cout, Cin, kh, kw]
+        let tg = tapGrads.pointer, kh = g.kh
         for oc in 0..<cc {
-            for t in 0..<tapsN { dw[oc * tapsN + t] = tg[t * cc + oc] }
+            for ki in 0..<kh {
+                let src = tg + ki * cc * kw + oc * kw
+                let dst = dw + (oc * kh + ki) * kw
+                for kj in 0..<kw { dst[kj] = src[kj] }
+            }
         }
     }
 }
