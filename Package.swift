@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "SVQNN", targets: ["SVQNN"]),
         .library(name: "SVQOptim", targets: ["SVQOptim"]),
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
+        .library(name: "SVQModel", targets: ["SVQModel"]),
         // MARK: - Tools
         .executable(name: "svq-bench", targets: ["svq-bench"]),
     ],
@@ -27,6 +28,7 @@ let package = Package(
         .target(name: "SVQEngine", dependencies: ["COpenBLAS"], swiftSettings: engineSettings),
         .target(name: "SVQNN", dependencies: ["SVQEngine", "SafeTensors"], swiftSettings: engineSettings),
         .target(name: "SVQOptim", dependencies: ["SVQEngine", "SVQNN"], swiftSettings: engineSettings),
+        .target(name: "SVQModel", dependencies: ["SVQEngine", "SVQNN", "SafeTensors"], swiftSettings: engineSettings),
 
         // MARK: - Executables
         .executableTarget(name: "svq-bench", dependencies: ["SVQEngine"], swiftSettings: engineSettings),
@@ -36,6 +38,7 @@ let package = Package(
         .testTarget(name: "SVQEngineTests", dependencies: ["SVQEngine"]),
         .testTarget(name: "SVQNNTests", dependencies: ["SVQNN", "SVQOptim"]),
         .testTarget(name: "SVQOptimTests", dependencies: ["SVQOptim"]),
+        .testTarget(name: "SVQModelTests", dependencies: ["SVQModel", "SVQNN", "SafeTensors"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -65,3 +65,11 @@ func parallelItems(_ count: Int, costPerItem: Int, _ body: (Int) -> Void) {
         for i in lo..<max(lo, hi) { body(i) }
     }
 }
+
+extension Engine {
+    /// Runs `body(i)` for `count` independent items across the engine's threads (serially when the total
+    /// work, `count · costPerItem` elements, is too small to be worth dispatching).
+    public static func parallelFor(_ count: Int, costPerItem: Int, _ body: (Int) -> Void) {
+        parallelItems(count, costPerItem: costPerItem, body)
+    }
+}

@@ -14,7 +14,8 @@ public enum WeightInit: Sendable {
     case kaimingUniform
     case zeros
 
-    func make(_ shape: [Int], fanIn: Int, fanOut: Int, rng: inout RandomGenerator) -> Tensor {
+    /// A new tensor of `shape` drawn by this scheme.
+    public func make(_ shape: [Int], fanIn: Int, fanOut: Int, rng: inout RandomGenerator) -> Tensor {
         switch self {
         case .pytorchDefault:
             let b = 1 / Float(max(fanIn, 1)).squareRoot()

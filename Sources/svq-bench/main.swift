@@ -70,7 +70,7 @@ struct Timing {
 
 /// Runs `body` (which returns the seconds it measured) after `warmup` untimed calls, at least `minRuns` times
 /// and until about `budget` seconds are spent (at most `maxRuns`).
-func measure(warmup: Int = 1, minRuns: Int = 3, maxRuns: Int = 20, budget: Double = 0.6,
+func measure(warmup: Int = 2, minRuns: Int = 5, maxRuns: Int = 400, budget: Double = 0.5,
              _ body: () -> Double) -> Timing {
     for _ in 0..<warmup { _ = body() }
     var times: [Double] = []

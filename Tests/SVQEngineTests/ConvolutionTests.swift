@@ -119,13 +119,20 @@ private let forwardCases: [ConvCase] = [
     ConvCase(2, 20, 13, 11, 16, 4, 4, padding: 1),
 ]
 
-/// Larger images: the schedules cut them into bands of output rows (and group the small ones).
+/// Larger layers, to reach every schedule: thin products in column chunks on all cores (few channels), big
+/// GEMMs over bands of output rows (large images) or over groups of images (small ones), shifted GEMMs.
 private let bandedCases: [ConvCase] = [
-    ConvCase(2, 3, 96, 97, 5, 3, 3, padding: 1),          // im2col, bands
-    ConvCase(2, 3, 95, 98, 4, 5, 5, stride: 2, padding: 2),
-    ConvCase(1, 32, 111, 113, 32, 3, 3, padding: 1),      // shifted, bands
-    ConvCase(5, 24, 12, 13, 24, 3, 3, padding: 1),        // grouped images
+    ConvCase(2, 3, 96, 97, 5, 3, 3, padding: 1),              // chunked
+    ConvCase(3, 3, 95, 98, 64, 5, 5, stride: 2, padding: 2),  // chunked, like the encoder's first layer
+    ConvCase(2, 3, 64, 60, 64, 4, 4, stride: 4),              // chunked, like the dVAE's first layer
+    ConvCase(1, 32, 111, 113, 32, 3, 3, padding: 1),          // shifted in bands; im2col in bands
+    ConvCase(1, 32, 160, 150, 32, 3, 3, stride: 2, padding: 1), // im2col in bands, strided
+    ConvCase(5, 32, 12, 13, 32, 3, 3, padding: 1),            // shifted and im2col over groups of images
+    ConvCase(3, 32, 13, 11, 32, 3, 3, stride: 2, padding: 1), // im2col over groups, strided
+    ConvCase(5, 24, 12, 13, 24, 3, 3, padding: 1),
     ConvCase(9, 8, 6, 5, 8, 3, 3, padding: 1),
+    ConvCase(2, 96, 5, 7, 96, 1, 1),                          // pointwise, one GEMM per image
+    ConvCase(3, 64, 16, 16, 64, 1, 1),                        // pointwise, chunked
 ]
 
 private let algorithms: [Conv2dAlgorithm] = [.automatic, .im2col, .shifted, .pointwise]

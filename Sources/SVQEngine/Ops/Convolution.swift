@@ -12,8 +12,11 @@
 //    copies, then W · col. Large images are cut into bands of output rows so that col stays cache-sized;
 //    small images are grouped so that each GEMM has enough columns. Backward recomputes col (it is cheaper
 //    than keeping it) and scatters dcol = Wᵀ·dY back with col2im.
-// Buffer preparation (padding, im2col, col2im, extraction) is spread over the engine's threads; GEMMs run on
-// the calling thread and OpenBLAS threads them itself, so the two never nest.
+// Buffer preparation (padding, im2col, col2im, extraction) is spread over the engine's threads; big GEMMs run
+// on the calling thread and OpenBLAS threads them itself, so the two never nest. The exception is thin layers
+// (pointwise or im2col with Cout·Cin·kh·kw ≤ 8192, e.g. 3 → 64 first layers and 1×1 64 → 64): their GEMMs are
+// too thin for OpenBLAS's threading, so they are cut into column chunks small enough that OpenBLAS runs each
+// on the calling thread, and the chunks (with their im2col) are spread over the engine's threads instead.
 
 /// How `conv2d` lowers to matrix products. `.automatic` picks per shape; the others exist for tests and
 /// benchmarks (a choice that does not apply to the shape, like `.shifted` with stride 2, falls back to im2col).
@@ -67,8 +70,10 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
         let needX = x.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
         let hasBias = bias != nil
         record(out, inputs: inputs) { g in
-            let gx = needX ? Tensor(zeros: xd.shape) : nil
-            let gw = needW ? Tensor(zeros: wd.shape) : nil
+            // im2col accumulates into the gradients; the other lowerings write every element.
+            let accumulates = plan == .im2col || g.count == 0
+            let gx = needX ? Tensor(zeros: xd.shape, zeroed: accumulates) : nil
+            let gw = needW ? Tensor(zeros: wd.shape, zeroed: accumulates) : nil
             if g.count > 0 && (needX || needW) {
                 convBackward(geo, plan, x: xd.data, w: wd.data, dy: g.data, dx: gx?.data, dw: gw?.data)
             }
@@ -118,7 +123,7 @@ struct ConvGeometry {
             // GEMM efficient, and the wasted columns of the wide layout must stay a small fraction.
             guard stride1 && cin >= 16 && cout >= 16 else { return .im2col }
             let perImage = hp * wp <= shiftedBudget ? hp * wp : ho * wp
-            return 4 * perImage <= 5 * outPlane ? .shifted : .im2col
+            return 2 * perImage <= 3 * outPlane ? .shifted : .im2col
         }
     }
 
@@ -206,8 +211,124 @@ private func fillBias(_ g: ConvGeometry, bias: UnsafePointer<Float>, y: UnsafeMu
     }
 }
 
+// MARK: Small GEMMs on every core
+
+/// OpenBLAS runs a GEMM of at most 4·65536 multiply-adds on the calling thread (above that it threads it), and
+/// for small row-major products it even has a direct AVX-512 kernel without packing. Layers with few input
+/// channels make GEMMs too thin for OpenBLAS's own threading to pay off (K of 48–75: ~130 GFLOP/s on 2 cores);
+/// cutting the output into column chunks below that limit and running the chunks on the engine's threads keeps
+/// every core busy instead (~200 GFLOP/s), with each chunk's patch matrix built in L1 right before its product.
+/// Returns the chunk width, or nil when the chunks would be too narrow to be efficient.
+private let singleThreadGemmLimit = 4 * 65536
+
+private func smallGemmColumns(m: Int, k: Int) -> Int? {
+    let c = (singleThreadGemmLimit / max(1, m * k)) & ~15
+    return c >= 32 ? c : nil
+}
+
+/// Forward pass by column chunks spread over the cores (see `singleThreadGemmLimit`): for each chunk of one
+/// image's output positions, build its patch matrix (not for pointwise kernels) and multiply.
+private func chunkedForward(_ g: ConvGeometry, pointwise: Bool, chunk: Int, x: UnsafePointer<Float>,
+                            w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+    let n = g.outPlane, k = g.kdim
+    let perImage = (n + chunk - 1) / chunk
+    let items = g.batch * perImage
+    let workers = max(1, min(Engine.threadCount, items))
+    let scratch = ConvScratch(pointwise ? 0 : workers * k * chunk)
+    let imageSize = g.cin * g.inPlane
+    parallelItems(workers, costPerItem: (items / workers) * chunk * k * g.cout / 8) { wk in
+        let col = scratch.pointer + wk * k * chunk
+        let lo = wk * items / workers, hi = (wk + 1) * items / workers
+        for item in lo..<hi {
+            let b = item / perImage
+            let n0 = (item % perImage) * chunk, n1 = min(n, n0 + chunk), cols = n1 - n0
+            let out = y + b * g.cout * n + n0
+            if pointwise {
+                sgemm(m: g.cout, n: cols, k: k, a: w, b: x + b * imageSize + n0, ldb: n, c: out, ldc: n)
+            } else {
+                let image = x + b * imageSize
+                for r in 0..<k { im2colRow(g, r, image: image, from: n0, to: n1, into: col + r * cols) }
+                sgemm(m: g.cout, n: cols, k: k, a: w, b: col, c: out, ldc: n)
+            }
+            if let bias {
+                for co in 0..<g.cout {
+                    let row = out + co * n, bv = bias[co]
+                    for j in 0..<cols { row[j] += bv }
+                }
+            }
+        }
+    }
+}
+
+/// Backward pass by column chunks (see `singleThreadGemmLimit`). Each worker owns whole images, so its col2im
+/// never touches another worker's rows, and accumulates its own partial dW; the partials are added at the end.
+/// Per chunk: dW[Cout, K] += dY · colᵀ and dcol = Wᵀ · dY (scattered back by col2im), both single-threaded.
+private func chunkedBackward(_ g: ConvGeometry, pointwise: Bool, chunk: Int, x: UnsafePointer<Float>,
+                             w: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                             dw: UnsafeMutablePointer<Float>?) {
+    let n = g.outPlane, k = g.kdim, cout = g.cout
+    let perImage = (n + chunk - 1) / chunk
+    let workers = max(1, min(Engine.threadCount, g.batch))
+    let colSize = pointwise ? 0 : k * chunk
+    let perWorker = colSize + (dw != nil ? k * cout : 0)
+    let scratch = ConvScratch(workers * perWorker)
+    let imageIn = g.cin * g.inPlane
+    let needW = dw != nil
+    parallelItems(workers, costPerItem: (g.batch / workers) * n * k * cout / 4) { wk in
+        let col = scratch.pointer + wk * perWorker
+        let partial = col + colSize
+        if needW { zeroFill(partial, k * cout) }
+        for b in (wk * g.batch / workers)..<((wk + 1) * g.batch / workers) {
+            let image = x + b * imageIn
+            let dyb = dy + b * cout * n
+            for piece in 0..<perImage {
+                let n0 = piece * chunk, n1 = min(n, n0 + chunk), cols = n1 - n0
+                if needW {
+                    if pointwise {
+                        sgemm(transB: true, m: cout, n: k, k: cols, a: dyb + n0, lda: n, b: image + n0, ldb: n,
+                              beta: 1, c: partial)
+                    } else {
+                        for r in 0..<k { im2colRow(g, r, image: image, from: n0, to: n1, into: col + r * cols) }
+                        sgemm(transB: true, m: cout, n: k, k: cols, a: dyb + n0, lda: n, b: col, ldb: cols,
+                              beta: 1, c: partial)
+                    }
+                }
+                if let dx {
+                    let dxb = dx + b * imageIn
+                    if pointwise {
+                        sgemm(transA: true, m: k, n: cols, k: cout, a: w, b: dyb + n0, ldb: n, c: dxb + n0, ldc: n)
+                    } else {
+                        sgemm(transA: true, m: k, n: cols, k: cout, a: w, b: dyb + n0, ldb: n, c: col)
+                        for r in 0..<k { col2imRow(g, r, image: dxb, from: n0, to: n1, adding: col + r * cols) }
+                    }
+                }
+            }
+        }
+    }
+    if let dw {
+        let base = scratch.pointer + colSize
+        for co in 0..<cout {
+            for kk in 0..<k {
+                var total: Float = 0
+                for wk in 0..<workers { total += base[wk * perWorker + co * k + kk] }
+                dw[co * k + kk] = total
+            }
+        }
+    }
+}
+
+/// Whether the chunked backward pass applies: thin products, and at least one image per worker.
+private func chunkedBackwardColumns(_ g: ConvGeometry, k: Int) -> Int? {
+    guard g.batch >= Engine.threadCount else { return nil }
+    return smallGemmColumns(m: g.cout, k: k)
+}
+
 private func pointwiseForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+    if let chunk = smallGemmColumns(m: g.cout, k: g.cin) {
+        chunkedForward(g, pointwise: true, chunk: chunk, x: x, w: w, bias: bias, y: y)
+        return
+    }
     if let bias { fillBias(g, bias: bias, y: y) }
     let n = g.inPlane
     for b in 0..<g.batch {
@@ -231,48 +352,112 @@ private func im2colTiles(_ g: ConvGeometry) -> [ConvTile] {
 private func im2col(_ g: ConvGeometry, _ tile: ConvTile, x: UnsafePointer<Float>,
                     col: UnsafeMutablePointer<Float>, ld: Int) {
     let rows = tile.oy1 - tile.oy0
-    let wo = g.wo, taps = g.taps
+    let wo = g.wo, imageSize = g.cin * g.inPlane
     parallelItems(g.kdim, costPerItem: tile.images * rows * wo) { r in
-        let c = r / taps, t = r % taps, ki = t / g.kw, kj = t % g.kw
-        // Output columns whose input column ox·sw − pw + kj lies inside [0, W).
-        let lo = max(0, (g.pw - kj + g.sw - 1) / g.sw)
-        let hiNum = g.w - 1 + g.pw - kj
-        let hi = hiNum < 0 ? 0 : min(wo, hiNum / g.sw + 1)
         for i in 0..<tile.images {
-            let plane = x + ((tile.b0 + i) * g.cin + c) * g.inPlane
-            var d = col + r * ld + i * rows * wo
-            for oy in tile.oy0..<tile.oy1 {
-                let iy = oy * g.sh - g.ph + ki
-                if iy < 0 || iy >= g.h || lo >= hi {
-                    zeroFill(d, wo)
-                } else {
-                    zeroFill(d, lo)
-                    let src = plane + iy * g.w + (lo * g.sw - g.pw + kj)
-                    let n = hi - lo
-                    if g.sw == 1 {
-                        (d + lo).update(from: src, count: n)
-                    } else {
-                        let sw = g.sw
-                        for k in 0..<n { d[lo + k] = src[k * sw] }
-                    }
-                    zeroFill(d + hi, wo - hi)
-                }
-                d += wo
-            }
+            im2colRow(g, r, image: x + (tile.b0 + i) * imageSize, from: tile.oy0 * wo, to: tile.oy1 * wo,
+                      into: col + r * ld + i * rows * wo)
         }
     }
 }
 
+/// Writes patch row `r` (channel, ki, kj) of one image for output positions n0..<n1 (flattened oy·Wo + ox)
+/// into `dst[0 ..< n1−n0]`: shifted input row segments, zeros where the patch reads padding.
+@inline(__always)
+private func im2colRow(_ g: ConvGeometry, _ r: Int, image: UnsafePointer<Float>, from n0: Int, to n1: Int,
+                       into dst: UnsafeMutablePointer<Float>) {
+    let wo = g.wo, taps = g.taps
+    let c = r / taps, t = r % taps, ki = t / g.kw, kj = t % g.kw
+    let plane = image + c * g.inPlane
+    // Output columns whose input column ox·sw − pw + kj lies inside [0, W).
+    let lo = max(0, (g.pw - kj + g.sw - 1) / g.sw)
+    let hiNum = g.w - 1 + g.pw - kj
+    let hi = hiNum < 0 ? 0 : min(wo, hiNum / g.sw + 1)
+    var d = dst
+    var n = n0
+    while n < n1 {
+        let oy = n / wo
+        let a = n - oy * wo, e = min(wo, a + (n1 - n))   // this row's output columns a..<e
+        let iy = oy * g.sh - g.ph + ki
+        let vlo = max(a, lo), vhi = min(e, hi)
+        if iy < 0 || iy >= g.h || vlo >= vhi {
+            zeroFill(d, e - a)
+        } else {
+            zeroFill(d, vlo - a)
+            let src = plane + iy * g.w + (vlo * g.sw - g.pw + kj)
+            let out = d + (vlo - a)
+            let count = vhi - vlo
+            if g.sw == 1 {
+                out.update(from: src, count: count)
+            } else if g.sw == 2 {
+                for k in 0..<count { out[k] = src[2 * k] }
+            } else {
+                let sw = g.sw
+                for k in 0..<count { out[k] = src[k * sw] }
+            }
+            zeroFill(d + (vhi - a), e - vhi)
+        }
+        d += e - a
+        n += e - a
+    }
+}
+
+/// The transpose of `im2colRow`: adds `src[0 ..< n1−n0]` (patch row `r` for output positions n0..<n1) back into
+/// the input-gradient image `image`.
+@inline(__always)
+private func col2imRow(_ g: ConvGeometry, _ r: Int, image: UnsafeMutablePointer<Float>, from n0: Int, to n1: Int,
+                       adding src: UnsafePointer<Float>) {
+    let wo = g.wo, taps = g.taps
+    let c = r / taps, t = r % taps, ki = t / g.kw, kj = t % g.kw
+    let plane = image + c * g.inPlane
+    let lo = max(0, (g.pw - kj + g.sw - 1) / g.sw)
+    let hiNum = g.w - 1 + g.pw - kj
+    let hi = hiNum < 0 ? 0 : min(wo, hiNum / g.sw + 1)
+    var s = src
+    var n = n0
+    while n < n1 {
+        let oy = n / wo
+        let a = n - oy * wo, e = min(wo, a + (n1 - n))
+        let iy = oy * g.sh - g.ph + ki
+        let vlo = max(a, lo), vhi = min(e, hi)
+        if iy >= 0 && iy < g.h && vlo < vhi {
+            let dst = plane + iy * g.w + (vlo * g.sw - g.pw + kj)
+            let sp = s + (vlo - a)
+            let count = vhi - vlo
+            if g.sw == 1 {
+                for k in 0..<count { dst[k] += sp[k] }
+            } else {
+                let sw = g.sw
+                for k in 0..<count { dst[k * sw] += sp[k] }
+            }
+        }
+        s += e - a
+        n += e - a
+    }
+}
+
 /// The transpose of `im2col`: adds every patch column of `col` back into the images of `tile` in `dx`.
+/// Organised as a gather per input row, so that rows (of every image and channel) are independent items that
+/// spread evenly over the cores even when there are only a few channels.
 private func col2im(_ g: ConvGeometry, _ tile: ConvTile, col: UnsafePointer<Float>, ld: Int,
                     dx: UnsafeMutablePointer<Float>) {
     let rows = tile.oy1 - tile.oy0
     let wo = g.wo
-    // One item per (image, channel): the taps of one channel overlap in dx, different channels never do.
-    parallelItems(tile.images * g.cin, costPerItem: g.taps * rows * wo) { item in
-        let i = item / g.cin, c = item % g.cin
-        let plane = dx + ((tile.b0 + i) * g.cin + c) * g.inPlane
+    // Input rows this piece's output rows read from.
+    let iyLo = max(0, tile.oy0 * g.sh - g.ph)
+    let iyHi = min(g.h, (tile.oy1 - 1) * g.sh - g.ph + g.kh)
+    let nRows = iyHi - iyLo
+    if nRows <= 0 { return }
+    parallelItems(tile.images * g.cin * nRows, costPerItem: g.kw * wo * max(1, g.kh / g.sh)) { item in
+        let iy = iyLo + item % nRows
+        let ic = item / nRows
+        let i = ic / g.cin, c = ic % g.cin
+        let dstRow = dx + ((tile.b0 + i) * g.cin + c) * g.inPlane + iy * g.w
         for ki in 0..<g.kh {
+            let t = iy + g.ph - ki
+            if t < 0 || t % g.sh != 0 { continue }
+            let oy = t / g.sh
+            if oy < tile.oy0 || oy >= tile.oy1 { continue }
             for kj in 0..<g.kw {
                 let r = (c * g.kh + ki) * g.kw + kj
                 let lo = max(0, (g.pw - kj + g.sw - 1) / g.sw)
@@ -280,18 +465,15 @@ private func col2im(_ g: ConvGeometry, _ tile: ConvTile, col: UnsafePointer<Floa
                 let hi = hiNum < 0 ? 0 : min(wo, hiNum / g.sw + 1)
                 if lo >= hi { continue }
                 let n = hi - lo
-                var s = col + r * ld + i * rows * wo + lo
-                for oy in tile.oy0..<tile.oy1 {
-                    defer { s += wo }
-                    let iy = oy * g.sh - g.ph + ki
-                    if iy < 0 || iy >= g.h { continue }
-                    let dst = plane + iy * g.w + (lo * g.sw - g.pw + kj)
-                    if g.sw == 1 {
-                        for k in 0..<n { dst[k] += s[k] }
-                    } else {
-                        let sw = g.sw
-                        for k in 0..<n { dst[k * sw] += s[k] }
-                    }
+                let s = col + r * ld + i * rows * wo + (oy - tile.oy0) * wo + lo
+                let dst = dstRow + (lo * g.sw - g.pw + kj)
+                if g.sw == 1 {
+                    for k in 0..<n { dst[k] += s[k] }
+                } else if g.sw == 2 {
+                    for k in 0..<n { dst[2 * k] += s[k] }
+                } else {
+                    let sw = g.sw
+                    for k in 0..<n { dst[k * sw] += s[k] }
                 }
             }
         }
@@ -300,6 +482,10 @@ private func col2im(_ g: ConvGeometry, _ tile: ConvTile, col: UnsafePointer<Floa
 
 private func im2colForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                            bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+    if let chunk = smallGemmColumns(m: g.cout, k: g.kdim) {
+        chunkedForward(g, pointwise: false, chunk: chunk, x: x, w: w, bias: bias, y: y)
+        return
+    }
     let n = g.outPlane
     let tiles = im2colTiles(g)
     let maxCols = tiles.map { $0.images * ($0.oy1 - $0.oy0) * g.wo }.max() ?? 0
@@ -437,7 +623,8 @@ private func shiftedForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: Unsaf
 
 // MARK: - Backward
 
-/// Fills `dx` (zeroed by the caller) and/or `dw` (zeroed by the caller) from the output gradient `dy`.
+/// Fills `dx` and/or `dw` from the output gradient `dy` (the caller zeroes them for the im2col lowering, which
+/// accumulates; the others overwrite every element).
 func convBackward(_ g: ConvGeometry, _ plan: ConvPlan, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                   dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?) {
     switch plan {
@@ -470,6 +657,10 @@ func biasGradient(_ g: ConvGeometry, dy: UnsafePointer<Float>, db: UnsafeMutable
 private func pointwiseBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                                dw: UnsafeMutablePointer<Float>?) {
+    if let chunk = chunkedBackwardColumns(g, k: g.cin) {
+        chunkedBackward(g, pointwise: true, chunk: chunk, x: x, w: w, dy: dy, dx: dx, dw: dw)
+        return
+    }
     let n = g.inPlane
     for b in 0..<g.batch {
         let dyb = dy + b * g.cout * n
@@ -488,6 +679,10 @@ private func pointwiseBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: Un
 private func im2colBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                             dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                             dw: UnsafeMutablePointer<Float>?) {
+    if let chunk = chunkedBackwardColumns(g, k: g.kdim) {
+        chunkedBackward(g, pointwise: false, chunk: chunk, x: x, w: w, dy: dy, dx: dx, dw: dw)
+        return
+    }
     let n = g.outPlane
     let tiles = im2colTiles(g)
     let maxCols = tiles.map { $0.images * ($0.oy1 - $0.oy0) * g.wo }.max() ?? 0
@@ -640,7 +835,7 @@ public func pixelShuffle(_ x: Tensor, upscale r: Int) -> Tensor {
                  "pixelShuffle: \(x.shape[1]) channels are not divisible by upscale² = \(r * r)")
     let b = x.shape[0], c = x.shape[1] / (r * r), h = x.shape[2], w = x.shape[3]
     let out = Tensor(zeros: [b, c, h * r, w * r], zeroed: false)
-    shufflePixels(b: b, c: c, h: h, w: w, r: r, small: UnsafeMutablePointer(mutating: x.data), large: out.data, toLarge: true)
+    shufflePixels(b: b, c: c, h: h, w: w, r: r, small: x.data, large: out.data, toLarge: true)
     if shouldRecord(x) {
         let inShape = x.shape
         record(out, inputs: [x]) { g in

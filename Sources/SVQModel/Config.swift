@@ -1,0 +1,167 @@
+// Every size of the SVQ model, with presets for the paper, the official defaults and CPU training.
+
+/// How the initial slots are drawn before slot attention.
+public enum SlotInit: String, Codable, Sendable {
+    /// slots₀ = μ + exp(log σ) ⊙ ε, one shared Gaussian for all slots.
+    case random
+    /// slots₀ = a learned vector per slot + ε.
+    case learned
+}
+
+/// Sizes of the semantic prior (a causal transformer over the N·M codes).
+public struct PriorConfig: Codable, Equatable, Sendable {
+    public var dModel: Int
+    public var numHeads: Int
+    public var numLayers: Int
+    public var dropout: Float
+
+    public init(dModel: Int = 192, numHeads: Int = 4, numLayers: Int = 8, dropout: Float = 0.1) {
+        self.dModel = dModel
+        self.numHeads = numHeads
+        self.numLayers = numLayers
+        self.dropout = dropout
+    }
+}
+
+/// The SVQ model's hyperparameters (names follow the official `args.py` where one exists).
+public struct SVQConfig: Codable, Equatable, Sendable {
+    public var imageSize: Int
+    public var imageChannels: Int = 3
+    /// Side of the encoder's feature map (the official code fixes it at 64): `imageSize / featureSize`
+    /// must be 1, 2 or 4, giving that many leading stride-2 convolutions.
+    public var featureSize: Int = 64
+    public var cnnHiddenSize: Int
+    public var dModel: Int
+    public var mlpHiddenSize: Int
+    public var numSlots: Int
+    public var numIterations: Int = 3
+    public var slotSize: Int
+    public var numBlocks: Int
+    public var numPrototypes: Int
+    public var slotInit: SlotInit = .random
+    /// dVAE vocabulary (tokens per 4×4 patch).
+    public var vocabSize: Int
+    /// dVAE hidden channels (64 in every reference implementation).
+    public var dvaeHiddenSize: Int = 64
+    public var numDecoderLayers: Int
+    public var numDecoderHeads: Int
+    /// Heads of the one-layer block coupler (fixed at 4 in the official code).
+    public var couplerHeads: Int = 4
+    public var dropout: Float = 0.1
+    public var prior: PriorConfig?
+
+    public init(imageSize: Int, cnnHiddenSize: Int, dModel: Int, mlpHiddenSize: Int, numSlots: Int,
+                slotSize: Int, numBlocks: Int, numPrototypes: Int, vocabSize: Int,
+                numDecoderLayers: Int, numDecoderHeads: Int, prior: PriorConfig? = PriorConfig()) {
+        self.imageSize = imageSize
+        self.cnnHiddenSize = cnnHiddenSize
+        self.dModel = dModel
+        self.mlpHiddenSize = mlpHiddenSize
+        self.numSlots = numSlots
+        self.slotSize = slotSize
+        self.numBlocks = numBlocks
+        self.numPrototypes = numPrototypes
+        self.vocabSize = vocabSize
+        self.numDecoderLayers = numDecoderLayers
+        self.numDecoderHeads = numDecoderHeads
+        self.prior = prior
+    }
+
+    // MARK: Derived sizes
+
+    /// Width of one block of a slot (slot_size / num_blocks).
+    public var blockSize: Int { slotSize / numBlocks }
+    /// dVAE token grid side (one token per 4×4 patch).
+    public var tokenGridSize: Int { imageSize / 4 }
+    /// dVAE tokens per image.
+    public var tokensPerImage: Int { tokenGridSize * tokenGridSize }
+    /// Inputs to slot attention (feature-map positions).
+    public var numInputs: Int { featureSize * featureSize }
+    /// Codes per image (N·M), the prior's sequence length.
+    public var codesPerImage: Int { numSlots * numBlocks }
+    /// Size of the prior's vocabulary of global code ids `block·P + code`.
+    public var globalCodeCount: Int { numBlocks * numPrototypes }
+    /// Strides of the four encoder convolutions.
+    public var encoderStrides: [Int] {
+        switch imageSize / featureSize {
+        case 4: return [2, 2, 1, 1]
+        case 2: return [2, 1, 1, 1]
+        default: return [1, 1, 1, 1]
+        }
+    }
+
+    /// Checks that the sizes fit together; the message names the first problem.
+    public func validate() throws {
+        func require(_ ok: Bool, _ message: String) throws { if !ok { throw SVQConfigError(message) } }
+        try require(imageSize > 0 && imageSize % 4 == 0, "image_size \(imageSize) must be a positive multiple of 4")
+        try require(featureSize > 0 && imageSize % featureSize == 0 && [1, 2, 4].contains(imageSize / featureSize),
+                    "image_size / feature_size must be 1, 2 or 4 (got \(imageSize) / \(featureSize))")
+        try require(imageChannels > 0, "image_channels must be positive")
+        for (name, v) in [("cnn_hidden_size", cnnHiddenSize), ("d_model", dModel), ("mlp_hidden_size", mlpHiddenSize),
+                          ("num_slots", numSlots), ("num_iterations", numIterations), ("slot_size", slotSize),
+                          ("num_blocks", numBlocks), ("num_prototypes", numPrototypes), ("vocab_size", vocabSize),
+                          ("dvae_hidden_size", dvaeHiddenSize), ("num_decoder_layers", numDecoderLayers),
+                          ("num_decoder_heads", numDecoderHeads), ("coupler_heads", couplerHeads)] {
+            try require(v > 0, "\(name) must be positive (got \(v))")
+        }
+        try require(slotSize % numBlocks == 0, "slot_size \(slotSize) must be divisible by num_blocks \(numBlocks)")
+        try require(mlpHiddenSize % numBlocks == 0, "mlp_hidden_size \(mlpHiddenSize) must be divisible by num_blocks \(numBlocks)")
+        try require(dModel % numDecoderHeads == 0, "d_model \(dModel) must be divisible by num_decoder_heads \(numDecoderHeads)")
+        try require(dModel % couplerHeads == 0, "d_model \(dModel) must be divisible by coupler_heads \(couplerHeads)")
+        try require(dropout >= 0 && dropout < 1, "dropout must be in [0, 1)")
+        if let p = prior {
+            try require(p.dModel > 0 && p.numHeads > 0 && p.numLayers > 0, "prior sizes must be positive")
+            try require(p.dModel % p.numHeads == 0, "prior d_model \(p.dModel) must be divisible by its heads \(p.numHeads)")
+            try require(p.dropout >= 0 && p.dropout < 1, "prior dropout must be in [0, 1)")
+        }
+    }
+}
+
+public struct SVQConfigError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = "invalid SVQ config: " + d }
+}
+
+// MARK: - Presets
+
+extension SVQConfig {
+    /// The official code's defaults (`args.py`): 128 px, 4 slots, 16 blocks of 128, 64 codes each.
+    public static let officialDefault = SVQConfig(
+        imageSize: 128, cnnHiddenSize: 512, dModel: 192, mlpHiddenSize: 192, numSlots: 4, slotSize: 2048,
+        numBlocks: 16, numPrototypes: 64, vocabSize: 4096, numDecoderLayers: 8, numDecoderHeads: 4)
+
+    /// The paper's CLEVR-Easy setting (Table 6): 8 blocks, codebook vectors of 256, 64 codes per block.
+    public static let paperCLEVREasy = SVQConfig(
+        imageSize: 128, cnnHiddenSize: 512, dModel: 192, mlpHiddenSize: 192, numSlots: 4, slotSize: 2048,
+        numBlocks: 8, numPrototypes: 64, vocabSize: 4096, numDecoderLayers: 8, numDecoderHeads: 4)
+
+    /// The paper's 2D Sprites setting (Table 6): 64 px, 8 blocks.
+    public static let paperSprites = SVQConfig(
+        imageSize: 64, cnnHiddenSize: 512, dModel: 192, mlpHiddenSize: 192, numSlots: 6, slotSize: 2048,
+        numBlocks: 8, numPrototypes: 64, vocabSize: 4096, numDecoderLayers: 8, numDecoderHeads: 4)
+
+    /// The tiny random model of the golden tests (`shared/golden/nlotm-tiny/config.json`).
+    public static let goldenTiny = SVQConfig(
+        imageSize: 64, cnnHiddenSize: 16, dModel: 32, mlpHiddenSize: 32, numSlots: 3, slotSize: 64,
+        numBlocks: 4, numPrototypes: 8, vocabSize: 32, numDecoderLayers: 2, numDecoderHeads: 2,
+        prior: PriorConfig(dModel: 32, numHeads: 2, numLayers: 2))
+
+    /// Sized for training on two CPU cores: 64 px sprites, 4 slots × 8 blocks × 16 codes.
+    public static let cpuSprites: SVQConfig = {
+        var c = SVQConfig(
+            imageSize: 64, cnnHiddenSize: 32, dModel: 64, mlpHiddenSize: 128, numSlots: 4, slotSize: 128,
+            numBlocks: 8, numPrototypes: 16, vocabSize: 128, numDecoderLayers: 3, numDecoderHeads: 4,
+            prior: PriorConfig(dModel: 96, numHeads: 4, numLayers: 4))
+        c.featureSize = 32   // 1024 slot-attention inputs instead of 4096: 4× cheaper on a CPU
+        return c
+    }()
+
+    /// Named presets, as the CLI offers them.
+    public static let presets: [String: SVQConfig] = [
+        "official": .officialDefault,
+        "paper-clevr-easy": .paperCLEVREasy,
+        "paper-sprites": .paperSprites,
+        "golden-tiny": .goldenTiny,
+        "cpu-sprites": .cpuSprites,
+    ]
+}

@@ -1,0 +1,123 @@
+// From quantized slots to dVAE tokens: block projection and coupling build a memory of N·M vectors,
+// which an autoregressive transformer attends to while it writes the image's tokens one by one.
+
+import SVQEngine
+import SVQNN
+
+/// How the decoder picks each token.
+public enum TokenSampling: Sendable, Equatable {
+    /// The most likely token (first on ties), as the official `decode()`.
+    case greedy
+    /// A draw from softmax(logits / temperature), optionally among the `topK` most likely tokens.
+    case sample(temperature: Float, topK: Int?)
+}
+
+/// Tensors: `slot_projection.*` (`BlockLinear` S → M·D), `block_position` `[M·D]`,
+/// `block_position_mlp1.*`, `block_position_mlp2.*` (`BlockLinear` M·D → M·D),
+/// `block_coupler.*` (`TransformerEncoder`, 1 layer), `token_embedding` `[V, D]`, `bos` `[D]`,
+/// `positions` `[T, D]`, `transformer.*` (`TransformerDecoder`), `head.weight` `[V, D]`.
+public final class ImageDecoder: Module {
+    public let slotProjection: BlockLinear
+    public let blockPosition: Tensor
+    public let blockPositionMlp1: BlockLinear
+    public let blockPositionMlp2: BlockLinear
+    public let blockCoupler: TransformerEncoder
+    public let tokenEmbedding: Tensor
+    public let bos: Tensor
+    public let positions: Tensor
+    public let transformer: TransformerDecoder
+    public let head: Linear
+    let config: SVQConfig
+
+    public init(config c: SVQConfig, rng: inout RandomGenerator) {
+        config = c
+        let md = c.numBlocks * c.dModel
+        slotProjection = BlockLinear(c.slotSize, md, blocks: c.numBlocks, rng: &rng)
+        blockPosition = parameter(Tensor(zeros: [md]))
+        blockPositionMlp1 = BlockLinear(md, md, blocks: c.numBlocks, rng: &rng)
+        blockPositionMlp2 = BlockLinear(md, md, blocks: c.numBlocks, rng: &rng)
+        blockCoupler = TransformerEncoder(layers: 1, dModel: c.dModel, heads: c.couplerHeads, rng: &rng)
+        tokenEmbedding = parameter(rng.normal([c.vocabSize, c.dModel]))
+        bos = parameter(WeightInit.xavierUniform().make([c.dModel], fanIn: c.dModel, fanOut: c.dModel, rng: &rng))
+        positions = parameter(rng.normal([c.tokensPerImage, c.dModel]).clamped(min: -2, max: 2))
+        transformer = TransformerDecoder(layers: c.numDecoderLayers, dModel: c.dModel, heads: c.numDecoderHeads, rng: &rng)
+        head = Linear(c.dModel, c.vocabSize, bias: false, weightInit: .xavierUniform(), rng: &rng)
+    }
+
+    /// The cross-attention memory `[B, N·M, D]` (slot-major) for quantized `slots` `[B, N, S]`.
+    public func memory(_ slots: Tensor) -> Tensor {
+        let c = config
+        let b = slots.shape[0]
+        let blockCode = blockPositionMlp2(blockPositionMlp1(blockPosition.reshaped([1, -1])).relu())   // [1, M·D]
+        let projected = slotProjection(slots) + blockCode                                              // [B, N, M·D]
+        let coupled = blockCoupler(projected.reshaped([b * c.numSlots, c.numBlocks, c.dModel]))         // per slot
+        return coupled.reshaped([b, c.codesPerImage, c.dModel])
+    }
+
+    /// Teacher-forced logits `[B, T, V]`: position t sees BOS and tokens `0..<t`.
+    public func logits(tokens: IntTensor, memory: Tensor) -> Tensor {
+        let c = config
+        let b = memory.shape[0], t = c.tokensPerImage
+        precondition(tokens.shape == [b, t], "tokens \(tokens.shape) must be [\(b), \(t)]")
+        let previous = IntTensor(Array(tokens.values.enumerated().filter { ($0.offset + 1) % t != 0 }.map { $0.element }),
+                                 shape: [b, t - 1])
+        let bosRows = bos.reshaped([1, 1, c.dModel]).expanded(to: [b, 1, c.dModel])
+        let inputs = concat([bosRows, embedding(previous, table: tokenEmbedding)], axis: 1) + positions
+        return head(transformer(inputs, memory: memory))
+    }
+
+    /// Writes all T tokens autoregressively with a key/value cache. Returns the tokens `[B, T]` and, at each
+    /// step, the margin between the two largest logits `[B, T]` (how decisive the choice was).
+    public func decode(memory: Tensor, sampling: TokenSampling = .greedy,
+                       rng: inout RandomGenerator) -> (tokens: IntTensor, margins: Tensor) {
+        let c = config
+        let b = memory.shape[0], t = c.tokensPerImage, d = c.dModel, v = c.vocabSize
+        let cache = transformer.makeCache(memory: memory, capacity: t)
+        var tokens = [Int32](repeating: 0, count: b * t)
+        let margins = Tensor(zeros: [b, t])
+        var input = bos.reshaped([1, 1, d]).expanded(to: [b, 1, d])
+        for step in 0..<t {
+            let x = input + positions.narrowFirst(step, 1).reshaped([1, 1, d])
+            let logits = head(transformer.step(x, cache: cache)).reshaped([b, v])
+            let top2 = logits.topK(min(2, v))
+            let chosen: IntTensor
+            switch sampling {
+            case .greedy:
+                chosen = logits.argmax()
+            case .sample(let temperature, let topK):
+                chosen = sampleTokens(logits, temperature: temperature, topK: topK, rng: &rng)
+            }
+            for i in 0..<b {
+                tokens[i * t + step] = chosen[i]
+                margins.data[i * t + step] = v > 1 ? top2.values.data[i * 2] - top2.values.data[i * 2 + 1] : 0
+            }
+            input = embedding(chosen.reshaped([b, 1]), table: tokenEmbedding)
+        }
+        return (IntTensor(tokens, shape: [b, t]), margins)
+    }
+}
+
+/// One draw per row of `logits` `[R, V]` from softmax(logits / temperature), restricted to the `topK`
+/// largest (values tied with the k-th survive).
+public func sampleTokens(_ logits: Tensor, temperature: Float, topK: Int?, rng: inout RandomGenerator) -> IntTensor {
+    precondition(temperature > 0, "temperature must be positive, got \(temperature)")
+    let v = logits.shape.last!
+    var scaled = logits / temperature
+    if let k = topK, k < v {
+        precondition(k >= 1, "top-k must be at least 1, got \(k)")
+        let kth = scaled.topK(k).values.narrow(axis: -1, start: k - 1, length: 1)
+        scaled = broadcastMask(scaled, threshold: kth)
+    }
+    return rng.categorical(probabilities: scaled.softmax(axis: -1))
+}
+
+/// `x` with every entry below its row's `threshold` set to −∞.
+func broadcastMask(_ x: Tensor, threshold: Tensor) -> Tensor {
+    let v = x.shape.last!
+    let out = x.copy()
+    for r in 0..<(x.count / v) {
+        let th = threshold.data[r]
+        for j in 0..<v where out.data[r * v + j] < th { out.data[r * v + j] = -.infinity }
+    }
+    return out
+}

@@ -1,0 +1,170 @@
+// Block slot attention with a vector quantizer per block: the part of SVQ that finds objects and
+// describes each with M discrete codes.
+
+import SVQEngine
+import SVQNN
+
+/// M codebooks of P prototypes each; block m of a slot snaps to the nearest prototype of codebook m.
+///
+/// Tensors (buffers, updated by EMA in training, never by gradients): `codebooks` `[M, P, w]`,
+/// `ema_weight` `[M, P, w]`, `ema_cluster_size` `[M, P]`; w = S/M.
+public final class BlockVectorQuantizer: Module {
+    public let codebooks: Tensor
+    public let emaWeight: Tensor
+    public let emaClusterSize: Tensor
+
+    public init(blocks: Int, prototypes: Int, width: Int, rng: inout RandomGenerator) {
+        codebooks = rng.normal([blocks, prototypes, width])
+        emaWeight = rng.normal([blocks, prototypes, width])
+        emaClusterSize = Tensor(zeros: [blocks, prototypes])
+    }
+
+    public var blocks: Int { codebooks.shape[0] }
+    public var prototypes: Int { codebooks.shape[1] }
+    public var width: Int { codebooks.shape[2] }
+
+    /// Nearest prototype of each block: `slots` `[B, N, S]` → local codes `[B, N, M]` in `0..<P`.
+    /// Distances are sums of squared differences (not the expanded form) so near-ties resolve exactly as
+    /// the reference does; ties go to the lower index.
+    public func nearestCodes(_ slots: Tensor) -> IntTensor {
+        let m = blocks, p = prototypes, w = width
+        let rows = slots.count / w          // B·N·M, block = row % M
+        var codes = [Int32](repeating: 0, count: rows)
+        let q = slots.data, e = codebooks.data
+        codes.withUnsafeMutableBufferPointer { out in
+            let outBase = out.baseAddress!
+            Engine.parallelFor(rows, costPerItem: p * w) { r in
+                let qr = q + r * w
+                let book = e + (r % m) * p * w
+                var best = 0
+                var bestDist = Float.infinity
+                for j in 0..<p {
+                    let ej = book + j * w
+                    var d: Float = 0
+                    for c in 0..<w { let t = qr[c] - ej[c]; d += t * t }
+                    if d < bestDist { bestDist = d; best = j }
+                }
+                outBase[r] = Int32(best)
+            }
+        }
+        return IntTensor(codes, shape: Array(slots.shape.dropLast()) + [m])
+    }
+
+    /// The prototype vectors for local `codes` `[..., M]` → `[..., S]` (blocks concatenated).
+    public func lookup(_ codes: IntTensor) -> Tensor {
+        let m = blocks, p = prototypes, w = width
+        precondition(codes.shape.last == m, "codes \(codes.shape) do not end in \(m) blocks")
+        let out = Tensor(zeros: Array(codes.shape.dropLast()) + [m * w], zeroed: false)
+        let e = codebooks.data
+        for (i, c) in codes.values.enumerated() {
+            precondition(c >= 0 && Int(c) < p, "code \(c) out of range 0..<\(p)")
+            (out.data + i * w).update(from: e + ((i % m) * p + Int(c)) * w, count: w)
+        }
+        return out
+    }
+
+    /// Quantizes `slots` `[B, N, S]`: the codebook vectors in the forward pass, the identity in the backward
+    /// pass (straight-through), plus the commitment loss mean((sg(e) − z)²) and the codes.
+    public func callAsFunction(_ slots: Tensor) -> (quantized: Tensor, codes: IntTensor, commitment: Tensor) {
+        let codes = nearestCodes(slots)
+        let e = lookup(codes).reshaped(slots.shape)
+        let commitment = mseLoss(slots, e)
+        return (straightThrough(value: e, gradientPath: slots), codes, commitment)
+    }
+}
+
+/// What one encoding produces.
+public struct SlotAttentionOutput {
+    /// Quantized slots `[B, N, S]` (codebook vectors; straight-through gradients in training).
+    public let slots: Tensor
+    /// Local codes `[B, N, M]`, each in `0..<P`.
+    public let codes: IntTensor
+    /// Attention of the last iteration `[B, inputs, N]`: softmax over slots, before ε and renormalisation.
+    public let attention: Tensor
+    /// mean((sg(e) − z)²) of the last iteration.
+    public let commitment: Tensor
+}
+
+/// Slot attention (Locatello et al.) with block-wise GRU, block-wise MLP and vector quantization of every
+/// block on every iteration.
+///
+/// Tensors: `slot_mu`, `slot_log_sigma` `[S]` (random init) or `initial_slots` `[N, S]` (learned init);
+/// `norm_inputs.*` `[D]`, `norm_slots.*` `[S]`; `project_q.weight` `[S, S]`, `project_k.weight`,
+/// `project_v.weight` `[S, D]`; `gru.*` (`BlockGRU`); `mlp1.*`, `mlp2.*` (`BlockLinear` S→H→S);
+/// `quantizer.*` (`BlockVectorQuantizer`).
+public final class SlotAttention: Module {
+    public let slotMu: Tensor?
+    public let slotLogSigma: Tensor?
+    public let initialSlots: Tensor?
+    public let normInputs: LayerNorm
+    public let normSlots: LayerNorm
+    public let projectQ: Linear
+    public let projectK: Linear
+    public let projectV: Linear
+    public let gru: BlockGRU
+    public let mlp1: BlockLinear
+    public let mlp2: BlockLinear
+    public let quantizer: BlockVectorQuantizer
+    let config: SVQConfig
+
+    public init(config c: SVQConfig, rng: inout RandomGenerator) {
+        config = c
+        let s = c.slotSize
+        switch c.slotInit {
+        case .random:
+            // torch's xavier on a (1, 1, S) tensor: fan_in = fan_out = S.
+            slotMu = parameter(WeightInit.xavierUniform().make([s], fanIn: s, fanOut: s, rng: &rng))
+            slotLogSigma = parameter(WeightInit.xavierUniform().make([s], fanIn: s, fanOut: s, rng: &rng))
+            initialSlots = nil
+        case .learned:
+            slotMu = nil
+            slotLogSigma = nil
+            initialSlots = parameter(rng.normal([c.numSlots, s]))
+        }
+        normInputs = LayerNorm(c.dModel)
+        normSlots = LayerNorm(s)
+        projectQ = Linear(s, s, bias: false, weightInit: .xavierUniform(), rng: &rng)
+        projectK = Linear(c.dModel, s, bias: false, weightInit: .xavierUniform(), rng: &rng)
+        projectV = Linear(c.dModel, s, bias: false, weightInit: .xavierUniform(), rng: &rng)
+        gru = BlockGRU(size: s, blocks: c.numBlocks, rng: &rng)
+        mlp1 = BlockLinear(s, c.mlpHiddenSize, blocks: c.numBlocks, rng: &rng)
+        mlp2 = BlockLinear(c.mlpHiddenSize, s, blocks: c.numBlocks, rng: &rng)
+        quantizer = BlockVectorQuantizer(blocks: c.numBlocks, prototypes: c.numPrototypes, width: c.blockSize, rng: &rng)
+    }
+
+    /// The initial slots from standard-normal `noise` `[B, N, S]`.
+    public func initialSlots(noise: Tensor) -> Tensor {
+        if let mu = slotMu, let logSigma = slotLogSigma {
+            return mu + logSigma.exp() * noise
+        }
+        return initialSlots! + noise
+    }
+
+    /// Runs `numIterations` of attention → GRU → MLP → quantization from `noise`-initialised slots.
+    /// `features`: `[B, inputs, D]`; `noise`: `[B, N, S]` standard normal.
+    public func callAsFunction(_ features: Tensor, noise: Tensor) -> SlotAttentionOutput {
+        let c = config
+        let b = features.shape[0]
+        precondition(noise.shape == [b, c.numSlots, c.slotSize], "slot noise \(noise.shape) must be [\(b), \(c.numSlots), \(c.slotSize)]")
+        let x = normInputs(features)
+        let k = projectK(x) * (1 / Float(c.slotSize).squareRoot())   // [B, inputs, S]
+        let v = projectV(x)                                           // [B, inputs, S]
+        var slots = initialSlots(noise: noise)
+        var attention = Tensor(zeros: [0])
+        var codes = IntTensor(zeros: [0])
+        var commitment = Tensor(scalar: 0)
+        for _ in 0..<c.numIterations {
+            let previous = slots
+            let q = projectQ(normSlots(slots))                              // [B, N, S]
+            attention = matmul(k, q, transposeB: true).softmax(axis: -1)    // [B, inputs, N], over slots
+            let weights = attention + 1e-8
+            let normalized = weights / weights.sum(axis: 1, keepDims: true) // weighted mean over inputs
+            let updates = matmul(normalized, v, transposeA: true)           // [B, N, S]
+            let h = gru(updates.reshaped([-1, c.slotSize]), previous.reshaped([-1, c.slotSize]))
+                .reshaped([b, c.numSlots, c.slotSize])
+            let refined = h + mlp2(mlp1(blockLayerNorm(h, blocks: c.numBlocks)).relu())
+            (slots, codes, commitment) = quantizer(refined)
+        }
+        return SlotAttentionOutput(slots: slots, codes: codes, attention: attention, commitment: commitment)
+    }
+}

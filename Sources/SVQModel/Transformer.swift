@@ -1,0 +1,223 @@
+// The SLATE/SysBinder/SVQ transformer: pre-LN blocks without biases in attention, whose first block
+// normalises its input and keeps the normalised tensor as the residual stream, and a final LayerNorm.
+// The decoder adds a key/value cache so autoregressive decoding costs one position per step.
+
+import SVQEngine
+import SVQNN
+
+/// Multi-head attention with bias-free q/k/v/o projections (`proj_q`, `proj_k`, `proj_v`, `proj_o`: `[D, D]`).
+public final class MultiHeadAttention: Module {
+    public let projQ: Linear
+    public let projK: Linear
+    public let projV: Linear
+    public let projO: Linear
+    public let heads: Int
+
+    public init(dModel: Int, heads: Int, outputGain: Float, rng: inout RandomGenerator) {
+        projQ = Linear(dModel, dModel, bias: false, weightInit: .xavierUniform(), rng: &rng)
+        projK = Linear(dModel, dModel, bias: false, weightInit: .xavierUniform(), rng: &rng)
+        projV = Linear(dModel, dModel, bias: false, weightInit: .xavierUniform(), rng: &rng)
+        projO = Linear(dModel, dModel, bias: false, weightInit: .xavierUniform(gain: outputGain), rng: &rng)
+        self.heads = heads
+    }
+
+    /// `[B, T, D]` → `[B, H, T, D/H]` (head j takes features j·hd ..< (j+1)·hd).
+    func splitHeads(_ x: Tensor) -> Tensor {
+        let b = x.shape[0], t = x.shape[1], d = x.shape[2]
+        return x.reshaped([b, t, heads, d / heads]).permuted([0, 2, 1, 3])
+    }
+
+    func mergeHeads(_ x: Tensor) -> Tensor {
+        let b = x.shape[0], t = x.shape[2], hd = x.shape[3]
+        return x.permuted([0, 2, 1, 3]).reshaped([b, t, heads * hd])
+    }
+
+    /// `query` `[B, Tq, D]` attends to `keyValue` `[B, Tk, D]`.
+    public func callAsFunction(_ query: Tensor, _ keyValue: Tensor, causal: Bool = false) -> Tensor {
+        let q = splitHeads(projQ(query)), k = splitHeads(projK(keyValue)), v = splitHeads(projV(keyValue))
+        return projO(mergeHeads(scaledDotProductAttention(q, k, v, causal: causal)))
+    }
+}
+
+/// Position-wise feed-forward: Linear(D, 4D) → ReLU → Linear(4D, D).
+public final class FeedForward: Module {
+    public let fc1: Linear
+    public let fc2: Linear
+
+    public init(dModel: Int, outputGain: Float, rng: inout RandomGenerator) {
+        fc1 = Linear(dModel, 4 * dModel, weightInit: .kaimingUniform, rng: &rng)
+        fc2 = Linear(4 * dModel, dModel, weightInit: .xavierUniform(gain: outputGain), rng: &rng)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { fc2(fc1(x).relu()) }
+}
+
+/// Pre-LN self-attention block (the block coupler's).
+public final class TransformerEncoderBlock: Module {
+    public let attnLayerNorm: LayerNorm
+    public let attn: MultiHeadAttention
+    public let ffnLayerNorm: LayerNorm
+    public let ffn: FeedForward
+    let isFirst: Bool
+
+    public init(dModel: Int, heads: Int, layers: Int, isFirst: Bool, rng: inout RandomGenerator) {
+        let gain = 1 / Float(2 * layers).squareRoot()
+        attnLayerNorm = LayerNorm(dModel)
+        attn = MultiHeadAttention(dModel: dModel, heads: heads, outputGain: gain, rng: &rng)
+        ffnLayerNorm = LayerNorm(dModel)
+        ffn = FeedForward(dModel: dModel, outputGain: gain, rng: &rng)
+        self.isFirst = isFirst
+    }
+
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        var x: Tensor
+        if isFirst {
+            x = attnLayerNorm(input)           // the normalised input becomes the residual stream
+            x = x + attn(x, x)
+        } else {
+            let t = attnLayerNorm(input)
+            x = input + attn(t, t)
+        }
+        return x + ffn(ffnLayerNorm(x))
+    }
+}
+
+/// A stack of encoder blocks and a final LayerNorm. Tensors: `blocks.{i}.*`, `layer_norm.*`.
+public final class TransformerEncoder: Module {
+    public let blocks: [TransformerEncoderBlock]
+    public let layerNorm: LayerNorm
+
+    public init(layers: Int, dModel: Int, heads: Int, rng: inout RandomGenerator) {
+        blocks = (0..<layers).map { TransformerEncoderBlock(dModel: dModel, heads: heads, layers: layers, isFirst: $0 == 0, rng: &rng) }
+        layerNorm = LayerNorm(dModel)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        layerNorm(blocks.reduce(x) { $1($0) })
+    }
+}
+
+/// Pre-LN decoder block: causal self-attention, cross-attention to a memory, feed-forward.
+public final class TransformerDecoderBlock: Module {
+    public let selfAttnLayerNorm: LayerNorm
+    public let selfAttn: MultiHeadAttention
+    public let crossAttnLayerNorm: LayerNorm
+    public let crossAttn: MultiHeadAttention
+    public let ffnLayerNorm: LayerNorm
+    public let ffn: FeedForward
+    let isFirst: Bool
+
+    public init(dModel: Int, heads: Int, layers: Int, isFirst: Bool, rng: inout RandomGenerator) {
+        let gain = 1 / Float(3 * layers).squareRoot()
+        selfAttnLayerNorm = LayerNorm(dModel)
+        selfAttn = MultiHeadAttention(dModel: dModel, heads: heads, outputGain: gain, rng: &rng)
+        crossAttnLayerNorm = LayerNorm(dModel)
+        crossAttn = MultiHeadAttention(dModel: dModel, heads: heads, outputGain: gain, rng: &rng)
+        ffnLayerNorm = LayerNorm(dModel)
+        ffn = FeedForward(dModel: dModel, outputGain: gain, rng: &rng)
+        self.isFirst = isFirst
+    }
+
+    /// Teacher-forced pass over a whole sequence `[B, T, D]` with memory `[B, Tm, D]`.
+    public func callAsFunction(_ input: Tensor, memory: Tensor) -> Tensor {
+        var x: Tensor
+        if isFirst {
+            x = selfAttnLayerNorm(input)
+            x = x + selfAttn(x, x, causal: true)
+        } else {
+            let t = selfAttnLayerNorm(input)
+            x = input + selfAttn(t, t, causal: true)
+        }
+        x = x + crossAttn(crossAttnLayerNorm(x), memory)
+        return x + ffn(ffnLayerNorm(x))
+    }
+
+    /// One position `[B, 1, D]` at `cache.length`, appending its keys and values to the layer's cache.
+    func step(_ input: Tensor, layer: Int, cache: DecoderCache) -> Tensor {
+        var x: Tensor
+        let t: Tensor
+        if isFirst {
+            x = selfAttnLayerNorm(input)
+            t = x
+        } else {
+            x = input
+            t = selfAttnLayerNorm(input)
+        }
+        let pos = cache.length
+        let q = selfAttn.splitHeads(selfAttn.projQ(t))                    // [B, H, 1, hd]
+        cache.append(layer: layer, keys: selfAttn.splitHeads(selfAttn.projK(t)),
+                     values: selfAttn.splitHeads(selfAttn.projV(t)), at: pos)
+        let attended = cachedAttention(q, keys: cache.selfKeys[layer], values: cache.selfValues[layer], length: pos + 1)
+        x = x + selfAttn.projO(selfAttn.mergeHeads(attended))
+        let cq = crossAttn.splitHeads(crossAttn.projQ(crossAttnLayerNorm(x)))
+        let crossed = cachedAttention(cq, keys: cache.crossKeys[layer], values: cache.crossValues[layer],
+                                      length: cache.memoryLength)
+        x = x + crossAttn.projO(crossAttn.mergeHeads(crossed))
+        return x + ffn(ffnLayerNorm(x))
+    }
+}
+
+/// Keys and values of every decoder layer: self-attention rows filled as positions are decoded,
+/// cross-attention computed once from the memory.
+final class DecoderCache {
+    var selfKeys: [Tensor] = [], selfValues: [Tensor] = []     // [B, H, capacity, hd] each
+    var crossKeys: [Tensor] = [], crossValues: [Tensor] = []   // [B, H, Tm, hd] each
+    var length = 0
+    let memoryLength: Int
+    let capacity: Int
+
+    init(memoryLength: Int, capacity: Int) {
+        self.memoryLength = memoryLength
+        self.capacity = capacity
+    }
+
+    /// Writes one position's keys/values `[B, H, 1, hd]` into row `pos` of the layer's buffers.
+    func append(layer: Int, keys: Tensor, values: Tensor, at pos: Int) {
+        precondition(pos < capacity, "decoder cache full (\(capacity) positions)")
+        let kb = selfKeys[layer], vb = selfValues[layer]
+        let bh = keys.shape[0] * keys.shape[1], hd = keys.shape[3]
+        for i in 0..<bh {
+            (kb.data + (i * capacity + pos) * hd).update(from: keys.data + i * hd, count: hd)
+            (vb.data + (i * capacity + pos) * hd).update(from: values.data + i * hd, count: hd)
+        }
+    }
+}
+
+/// The autoregressive decoder: blocks plus a final LayerNorm. Tensors: `blocks.{i}.*`, `layer_norm.*`.
+public final class TransformerDecoder: Module {
+    public let blocks: [TransformerDecoderBlock]
+    public let layerNorm: LayerNorm
+
+    public init(layers: Int, dModel: Int, heads: Int, rng: inout RandomGenerator) {
+        blocks = (0..<layers).map { TransformerDecoderBlock(dModel: dModel, heads: heads, layers: layers, isFirst: $0 == 0, rng: &rng) }
+        layerNorm = LayerNorm(dModel)
+    }
+
+    /// Teacher-forced pass: `x` `[B, T, D]` (causal), `memory` `[B, Tm, D]` → `[B, T, D]`.
+    public func callAsFunction(_ x: Tensor, memory: Tensor) -> Tensor {
+        layerNorm(blocks.reduce(x) { $1($0, memory: memory) })
+    }
+
+    /// A cache for decoding up to `capacity` positions against `memory` (cross-attention keys/values
+    /// computed here, once).
+    func makeCache(memory: Tensor, capacity: Int) -> DecoderCache {
+        let b = memory.shape[0]
+        let cache = DecoderCache(memoryLength: memory.shape[1], capacity: capacity)
+        for block in blocks {
+            let h = block.selfAttn.heads, hd = memory.shape[2] / h
+            cache.selfKeys.append(Tensor(zeros: [b, h, capacity, hd], zeroed: false))
+            cache.selfValues.append(Tensor(zeros: [b, h, capacity, hd], zeroed: false))
+            cache.crossKeys.append(block.crossAttn.splitHeads(block.crossAttn.projK(memory)))
+            cache.crossValues.append(block.crossAttn.splitHeads(block.crossAttn.projV(memory)))
+        }
+        return cache
+    }
+
+    /// Decodes one position `[B, 1, D]` (the next one in `cache`) → normalised output `[B, 1, D]`.
+    func step(_ x: Tensor, cache: DecoderCache) -> Tensor {
+        var h = x
+        for (i, block) in blocks.enumerated() { h = block.step(h, layer: i, cache: cache) }
+        cache.length += 1
+        return layerNorm(h)
+    }
+}
