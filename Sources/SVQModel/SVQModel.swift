@@ -1,0 +1,163 @@
+// The whole SVQ model: image → codes (encode), codes → image (decode), and the semantic prior's
+// scenes, plus our weights format (safetensors with the config and a format version in the metadata).
+
+import Foundation
+import SafeTensors
+import SVQEngine
+import SVQNN
+
+/// What `encode` returns for a batch.
+public struct Encoding {
+    /// Local codes `[B, N, M]`, each in `0..<P`: one code per (object, factor).
+    public let codes: IntTensor
+    /// Quantized slots `[B, N, S]`.
+    public let slots: Tensor
+    /// Slot attention of the last iteration over the feature grid `[B, F·F, N]` (sums to 1 over slots).
+    public let attention: Tensor
+    /// Training signal: mean((sg(e) − z)²) of the last iteration.
+    public let commitment: Tensor
+}
+
+/// The SVQ model (Wu, Lee & Ahn, "Object-Centric Semantic Vector Quantization").
+///
+/// ```swift
+/// let model = try SVQModel(contentsOf: URL(fileURLWithPath: "models/sprites.safetensors"))
+/// var rng = RandomGenerator(seed: 1)
+/// let enc = model.encode(images, rng: &rng)            // images [B, 3, H, W] in [0, 1]
+/// let recon = model.decode(codes: enc.codes, rng: &rng) // [B, 3, H, W]
+/// ```
+public final class SVQModel: Module {
+    public let dvae: DVAE
+    public let imageEncoder: ImageEncoder
+    public let slotAttention: SlotAttention
+    public let imageDecoder: ImageDecoder
+    public let prior: SemanticPrior?
+    public let config: SVQConfig
+
+    /// Version of our weights format, stored as `format_version` in the file metadata.
+    public static let formatVersion = "1"
+
+    /// A randomly initialised model.
+    public init(config: SVQConfig, rng: inout RandomGenerator) throws {
+        try config.validate()
+        self.config = config
+        dvae = DVAE(config: config, rng: &rng)
+        imageEncoder = ImageEncoder(config: config, rng: &rng)
+        slotAttention = SlotAttention(config: config, rng: &rng)
+        imageDecoder = ImageDecoder(config: config, rng: &rng)
+        prior = config.prior == nil ? nil : SemanticPrior(config: config, rng: &rng)
+    }
+
+    /// Loads a model written by `save(to:)` (or the converter). Throws if the file is not an SVQ weights
+    /// file, has another format version, or its tensors do not match its own config.
+    public convenience init(file: SafeTensorsFile) throws {
+        guard file.metadata["format"] == "svq" else {
+            throw SVQModelError("not an SVQ weights file (metadata has no \"format\": \"svq\")")
+        }
+        guard file.metadata["format_version"] == Self.formatVersion else {
+            throw SVQModelError("weights format version \(file.metadata["format_version"] ?? "none") is not supported (this library reads version \(Self.formatVersion))")
+        }
+        guard let json = file.metadata["config"], let data = json.data(using: .utf8) else {
+            throw SVQModelError("weights file has no \"config\" in its metadata")
+        }
+        let config: SVQConfig
+        do { config = try JSONDecoder().decode(SVQConfig.self, from: data) } catch {
+            throw SVQModelError("the config in the weights file is not valid: \(error)")
+        }
+        var rng = RandomGenerator(seed: 0)
+        try self.init(config: config, rng: &rng)
+        try load(from: file)
+    }
+
+    public convenience init(contentsOf url: URL) throws {
+        try self.init(file: try SafeTensorsFile(contentsOf: url))
+    }
+
+    /// The metadata our weights files carry: format, version and the full config as JSON.
+    public var metadata: [String: String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: (try? encoder.encode(config)) ?? Data(), as: UTF8.self)
+        return ["format": "svq", "format_version": Self.formatVersion, "config": json]
+    }
+
+    /// Writes the model in our weights format, atomically.
+    public func save(to url: URL) throws { try saveWeights(to: url, metadata: metadata) }
+
+    /// The model in our weights format, as bytes.
+    public func serialized() throws -> Data { try weightsData(metadata: metadata) }
+
+    // MARK: Inference
+
+    /// Standard-normal slot-initialisation noise `[B, N, S]` (encoding is stochastic; fix it for
+    /// reproducible codes).
+    public func slotNoise(batch: Int, rng: inout RandomGenerator) -> Tensor {
+        rng.normal([batch, config.numSlots, config.slotSize])
+    }
+
+    /// Encodes `images` `[B, C, H, W]` in [0, 1] with the given slot noise `[B, N, S]`.
+    public func encode(_ images: Tensor, noise: Tensor) -> Encoding {
+        let out = slotAttention(imageEncoder(images), noise: noise)
+        return Encoding(codes: out.codes, slots: out.slots, attention: out.attention, commitment: out.commitment)
+    }
+
+    /// Encodes `images`, drawing the slot noise from `rng`.
+    public func encode(_ images: Tensor, rng: inout RandomGenerator) -> Encoding {
+        encode(images, noise: slotNoise(batch: images.shape[0], rng: &rng))
+    }
+
+    /// Per-slot attention masks at image resolution `[B, N, H, W]` (nearest upsampling of the feature grid).
+    public func masks(_ encoding: Encoding) -> Tensor {
+        let c = config
+        let b = encoding.attention.shape[0], f = c.featureSize, n = c.numSlots, scale = c.imageSize / f
+        let out = Tensor(zeros: [b, n, c.imageSize, c.imageSize], zeroed: false)
+        let a = encoding.attention.data, o = out.data
+        for bi in 0..<b { for s in 0..<n { for y in 0..<c.imageSize { for x in 0..<c.imageSize {
+            o[((bi * n + s) * c.imageSize + y) * c.imageSize + x] = a[(bi * f * f + (y / scale) * f + x / scale) * n + s]
+        } } } }
+        return out
+    }
+
+    /// The quantized slots `[B, N, S]` of local codes `[B, N, M]`.
+    public func slots(codes: IntTensor) -> Tensor { slotAttention.quantizer.lookup(codes) }
+
+    /// dVAE tokens `[B, T]` for slots `[B, N, S]`, decoded autoregressively with a key/value cache.
+    public func decodeTokens(slots: Tensor, sampling: TokenSampling = .greedy, rng: inout RandomGenerator) -> IntTensor {
+        imageDecoder.decode(memory: imageDecoder.memory(slots), sampling: sampling, rng: &rng).tokens
+    }
+
+    /// Images `[B, C, H, W]` in [0, 1] for local codes `[B, N, M]`.
+    public func decode(codes: IntTensor, sampling: TokenSampling = .greedy, rng: inout RandomGenerator) -> Tensor {
+        dvae.decode(tokens: decodeTokens(slots: slots(codes: codes), sampling: sampling, rng: &rng))
+    }
+
+    /// Images for slots `[B, N, S]` (e.g. straight from `encode`).
+    public func decode(slots: Tensor, sampling: TokenSampling = .greedy, rng: inout RandomGenerator) -> Tensor {
+        dvae.decode(tokens: decodeTokens(slots: slots, sampling: sampling, rng: &rng))
+    }
+
+    // MARK: Official checkpoints
+
+    /// Loads the official code's state_dicts (the SVQ model's and, if this model has a prior, the prior's).
+    /// Every official tensor must be consumed; leftovers are reported as an error.
+    public func loadOfficial(svq: OfficialStateDict, prior priorStateDict: OfficialStateDict?) throws {
+        try dvae.loadOfficial(svq)
+        try imageEncoder.loadOfficial(svq)
+        try slotAttention.loadOfficial(svq)
+        try imageDecoder.loadOfficial(svq)
+        let leftovers = svq.unused()
+        guard leftovers.isEmpty else {
+            throw OfficialImportError("tensors not understood (is the config right?): \(leftovers.prefix(10).joined(separator: ", "))")
+        }
+        switch (prior, priorStateDict) {
+        case let (p?, sd?): try p.loadOfficial(sd)
+        case (nil, _?): throw OfficialImportError("a prior checkpoint was given but the config has no prior")
+        default: break
+        }
+    }
+}
+
+public struct SVQModelError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
