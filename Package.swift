@@ -14,6 +14,10 @@ let package = Package(
         .library(name: "SVQModel", targets: ["SVQModel"]),
         // MARK: - Tools
         .executable(name: "svq-bench", targets: ["svq-bench"]),
+        .executable(name: "svq", targets: ["svq"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -31,7 +35,12 @@ let package = Package(
         .target(name: "SVQModel", dependencies: ["SVQEngine", "SVQNN", "SafeTensors"], swiftSettings: engineSettings),
 
         // MARK: - Executables
-        .executableTarget(name: "svq-bench", dependencies: ["SVQEngine"], swiftSettings: engineSettings),
+        .executableTarget(
+            name: "svq",
+            dependencies: ["SVQModel", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: engineSettings
+        ),
+        .executableTarget(name: "svq-bench", dependencies: ["SVQEngine", "SVQModel"], swiftSettings: engineSettings),
 
         // MARK: - Tests
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),

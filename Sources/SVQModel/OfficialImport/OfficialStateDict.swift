@@ -16,8 +16,13 @@ public struct OfficialImportError: Error, CustomStringConvertible {
 public final class OfficialStateDict {
     public let file: SafeTensorsFile
     private(set) var used = Set<String>()
+    /// "module." when every name carries it (checkpoints saved from a DataParallel-wrapped model).
+    let namePrefix: String
 
-    public init(_ file: SafeTensorsFile) { self.file = file }
+    public init(_ file: SafeTensorsFile) {
+        self.file = file
+        namePrefix = !file.names.isEmpty && file.names.allSatisfy { $0.hasPrefix("module.") } ? "module." : ""
+    }
 
     public convenience init(contentsOf url: URL) throws {
         self.init(try SafeTensorsFile(contentsOf: url))
@@ -25,14 +30,14 @@ public final class OfficialStateDict {
 
     /// The tensor `name`, which must have exactly `shape` (PyTorch layout), as floats.
     public func floats(_ name: String, shape: [Int]) throws -> [Float] {
-        guard let info = file.info(name) else {
+        guard let info = file.info(namePrefix + name) else {
             throw OfficialImportError("missing tensor \"\(name)\" (expected shape \(shape)); is this checkpoint from a different model or configuration?")
         }
         guard info.shape == shape else {
             throw OfficialImportError("tensor \"\(name)\" has shape \(info.shape) but the configuration implies \(shape)")
         }
-        used.insert(name)
-        return try file.floats(name)
+        used.insert(namePrefix + name)
+        return try file.floats(namePrefix + name)
     }
 
     /// The tensor `name` as an engine tensor of `shape`.
@@ -45,10 +50,10 @@ public final class OfficialStateDict {
         target.assign(try floats(name, shape: target.shape))
     }
 
-    public func contains(_ name: String) -> Bool { file.contains(name) }
+    public func contains(_ name: String) -> Bool { file.contains(namePrefix + name) }
 
     /// Official tensors under `prefix` that no converter read.
     public func unused(prefix: String = "") -> [String] {
-        file.names.filter { $0.hasPrefix(prefix) && !used.contains($0) }
+        file.names.filter { $0.hasPrefix(namePrefix + prefix) && !used.contains($0) }
     }
 }

@@ -1,0 +1,25 @@
+// `svq info`: what a weights file holds.
+
+import ArgumentParser
+import Foundation
+import SVQModel
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a weights file's configuration and sizes.")
+
+    @Argument(help: "An SVQ weights file.")
+    var model: String
+
+    func run() throws {
+        let m = try SVQModel(contentsOf: URL(fileURLWithPath: model))
+        let c = m.config
+        print("""
+        image:      \(c.imageSize)×\(c.imageSize)×\(c.imageChannels)
+        slots N:    \(c.numSlots), blocks M: \(c.numBlocks), codes per block P: \(c.numPrototypes), slot size: \(c.slotSize)
+        dVAE:       vocabulary \(c.vocabSize), \(c.tokensPerImage) tokens per image
+        decoder:    \(c.numDecoderLayers) layers, d_model \(c.dModel), \(c.numDecoderHeads) heads
+        prior:      \(c.prior.map { "\($0.numLayers) layers, d_model \($0.dModel), \($0.numHeads) heads" } ?? "none")
+        parameters: \(m.parameterCount)
+        """)
+    }
+}

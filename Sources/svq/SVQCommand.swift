@@ -1,0 +1,12 @@
+// The `svq` command-line tool.
+
+import ArgumentParser
+
+@main
+struct SVQCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "svq",
+        abstract: "Semantic vector-quantized image representations: import, inspect and run SVQ models.",
+        subcommands: [ImportOfficial.self, Info.self]
+    )
+}
