@@ -1,10 +1,15 @@
 // svq-bench: the machine's sgemm rate, and conv2d forward/backward throughput at the SVQ model's layer shapes,
-// each reported as a fraction of that sgemm rate.
+// each reported as a fraction of that sgemm rate; then decode speed (DecodeBenchmark.swift): the cached
+// autoregressive decoder against the official full recompute, the dVAE decode and SVQModel.decode(codes:).
 //
 //   svq-bench [--threads N] [--json PATH] [--all-algorithms] [--filter TEXT]
+//             [--decode | --no-decode] [--recompute-budget SECONDS]
 //
 // --all-algorithms also times every applicable conv2d lowering (im2col, shifted, pointwise), not only the
-// automatic choice; --filter keeps only the conv shapes whose name contains TEXT.
+// automatic choice; --filter keeps only the conv shapes whose name contains TEXT. --decode skips the conv2d
+// shapes (sgemm and decode only), --no-decode skips the decode benchmark; --recompute-budget (default 15 s)
+// is the longest a full-recompute run may be estimated to take before it is timed on sampled steps and
+// extrapolated instead.
 
 import SVQEngine
 
@@ -21,10 +26,13 @@ struct Options {
     var jsonPath: String?
     var allAlgorithms = false
     var filter: String?
+    var runConv = true
+    var runDecode = true
+    var recomputeBudget = 15.0
 }
 
 func usage() -> Never {
-    print("usage: svq-bench [--threads N] [--json PATH] [--all-algorithms] [--filter TEXT]")
+    print("usage: svq-bench [--threads N] [--json PATH] [--all-algorithms] [--filter TEXT] [--decode | --no-decode] [--recompute-budget SECONDS]")
     exit(2)
 }
 
@@ -44,6 +52,15 @@ func parseOptions() -> Options {
         case "--filter":
             guard let v = args.popFirst() else { usage() }
             o.filter = v
+        case "--decode":
+            o.runConv = false
+            o.runDecode = true
+        case "--no-decode":
+            o.runDecode = false
+            o.runConv = true
+        case "--recompute-budget":
+            guard let v = args.popFirst(), let s = Double(v), s > 0 else { usage() }
+            o.recomputeBudget = s
         case "-h", "--help":
             usage()
         default:
@@ -188,7 +205,7 @@ let shapes: [ConvShape] = [
 ]
 
 var results: [ConvResult] = []
-for s in shapes where options.filter.map({ s.name.contains($0) }) ?? true {
+for s in shapes where options.runConv && (options.filter.map({ s.name.contains($0) }) ?? true) {
     var algos: [Conv2dAlgorithm] = [.automatic]
     if options.allAlgorithms {
         algos.append(.im2col)
@@ -198,19 +215,25 @@ for s in shapes where options.filter.map({ s.name.contains($0) }) ?? true {
     for a in algos { results.append(benchConv(s, algorithm: a)) }
 }
 
-let header = pad("conv2d shape", 36, left: true) + pad("algorithm", 10) + " |" + pad("fwd ms", 9) + pad("GFLOP/s", 9)
-    + pad("×sgemm", 8) + " |" + pad("bwd ms", 9) + pad("GFLOP/s", 9) + pad("×sgemm", 8)
-print(header)
-print(String(repeating: "-", count: header.count))
-for r in results {
-    let ff = r.shape.forwardFlops, bf = 2 * ff
-    let fr = ff / r.forward.best / 1e9, br = bf / r.backward.best / 1e9
-    print(pad(r.shape.name, 36, left: true) + pad(r.algorithm, 10) + " |"
-          + pad(format(r.forward.best * 1e3, 2), 9) + pad(format(fr, 1), 9) + pad(format(fr / gemmRate, 2), 8) + " |"
-          + pad(format(r.backward.best * 1e3, 2), 9) + pad(format(br, 1), 9) + pad(format(br / gemmRate, 2), 8))
+if options.runConv {
+    let header = pad("conv2d shape", 36, left: true) + pad("algorithm", 10) + " |" + pad("fwd ms", 9) + pad("GFLOP/s", 9)
+        + pad("×sgemm", 8) + " |" + pad("bwd ms", 9) + pad("GFLOP/s", 9) + pad("×sgemm", 8)
+    print(header)
+    print(String(repeating: "-", count: header.count))
+    for r in results {
+        let ff = r.shape.forwardFlops, bf = 2 * ff
+        let fr = ff / r.forward.best / 1e9, br = bf / r.backward.best / 1e9
+        print(pad(r.shape.name, 36, left: true) + pad(r.algorithm, 10) + " |"
+              + pad(format(r.forward.best * 1e3, 2), 9) + pad(format(fr, 1), 9) + pad(format(fr / gemmRate, 2), 8) + " |"
+              + pad(format(r.backward.best * 1e3, 2), 9) + pad(format(br, 1), 9) + pad(format(br / gemmRate, 2), 8))
+    }
+    print("")
+    print("(best of several runs after a warm-up; backward = dX + dW + db via Tensor.backward; FLOPs: forward 2·B·Cout·Ho·Wo·Cin·kh·kw, backward twice that)")
+    print("")
 }
-print("")
-print("(best of several runs after a warm-up; backward = dX + dW + db via Tensor.backward; FLOPs: forward 2·B·Cout·Ho·Wo·Cin·kh·kw, backward twice that)")
+
+let decodeResults = options.runDecode ? runDecodeBenchmarks(recomputeBudget: options.recomputeBudget) : []
+if options.runDecode { print("") }
 print("total time \(format(now() - benchStart, 1)) s")
 
 // MARK: - JSON
@@ -259,6 +282,9 @@ if let path = options.jsonPath {
     "median_gflops": \(num(gemmFlops / gemm.median / 1e9)), "runs": \(gemm.runs)},
       "conv2d": [
     \(convs.joined(separator: ",\n"))
+      ],
+      "decode": [
+    \(decodeJSON(decodeResults))
       ]
     }
 
