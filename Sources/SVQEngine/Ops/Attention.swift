@@ -5,6 +5,24 @@
 import Glibc
 #endif
 
+/// In place: each row of raw scores becomes softmax(scale · row) over its visible keys, zero elsewhere.
+/// Row r is query r % queries; with a causal shift it sees keys 0 ... (r % queries) + shift.
+@inline(__always)
+func scaledSoftmaxRows(_ scores: UnsafeMutablePointer<Float>, rows: Int, queries: Int, keys: Int,
+                       causalShift: Int?, scale: Float) {
+    parallelItems(rows, costPerItem: keys * 4) { r in
+        let row = scores + r * keys
+        let visible = causalShift.map { min(keys, r % queries + $0 + 1) } ?? keys
+        var m = -Float.infinity
+        for j in 0..<visible { row[j] *= scale; m = max(m, row[j]) }
+        var z: Float = 0
+        for j in 0..<visible { let e = expf(row[j] - m); row[j] = e; z += e }
+        let inv = 1 / z
+        for j in 0..<visible { row[j] *= inv }
+        for j in visible..<keys { row[j] = 0 }
+    }
+}
+
 /// softmax(q·kᵀ·scale [+ causal mask])·v over the last two axes.
 ///
 /// - `q`: `[..., Tq, D]`, `k`: `[..., Tk, D]`, `v`: `[..., Tk, Dv]` with equal leading axes (batch, heads).
@@ -31,18 +49,7 @@ public func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor,
     gemmBatched(transA: false, transB: true, batch: batch, m: tq, n: tk, k: d,
                 a: q.data, aStride: tq * d, b: k.data, bStride: tk * d, c: probs.data, cStride: tq * tk)
     let pp = probs.data
-    parallelItems(batch * tq, costPerItem: tk * 4) { r in
-        let row = pp + r * tk
-        let i = r % tq
-        let visible = causal ? min(tk, i + shift + 1) : tk
-        var m = -Float.infinity
-        for j in 0..<visible { row[j] *= alpha; m = max(m, row[j]) }
-        var z: Float = 0
-        for j in 0..<visible { let e = expf(row[j] - m); row[j] = e; z += e }
-        let inv = 1 / z
-        for j in 0..<visible { row[j] *= inv }
-        for j in visible..<tk { row[j] = 0 }
-    }
+    scaledSoftmaxRows(pp, rows: batch * tq, queries: tq, keys: tk, causalShift: causal ? shift : nil, scale: alpha)
     let out = Tensor(zeros: lead + [tq, dv], zeroed: false)
     gemmBatched(transA: false, transB: false, batch: batch, m: tq, n: dv, k: tk,
                 a: probs.data, aStride: tq * tk, b: v.data, bStride: tk * dv, c: out.data, cStride: tq * dv)
@@ -98,18 +105,7 @@ public func cachedAttention(_ q: Tensor, keys: Tensor, values: Tensor, length: I
     let probs = Tensor(zeros: [batch, tq, length], zeroed: false)
     gemmBatched(transA: false, transB: true, batch: batch, m: tq, n: length, k: d,
                 a: q.data, aStride: tq * d, b: keys.data, bStride: cap * d, c: probs.data, cStride: tq * length)
-    let pp = probs.data
-    parallelItems(batch * tq, costPerItem: length * 4) { r in
-        let row = pp + r * length
-        let visible = min(length, r % tq + shift + 1)
-        var m = -Float.infinity
-        for j in 0..<visible { row[j] *= alpha; m = max(m, row[j]) }
-        var z: Float = 0
-        for j in 0..<visible { let e = expf(row[j] - m); row[j] = e; z += e }
-        let inv = 1 / z
-        for j in 0..<visible { row[j] *= inv }
-        for j in visible..<length { row[j] = 0 }
-    }
+    scaledSoftmaxRows(probs.data, rows: batch * tq, queries: tq, keys: length, causalShift: shift, scale: alpha)
     let out = Tensor(zeros: lead + [tq, dv], zeroed: false)
     gemmBatched(transA: false, transB: false, batch: batch, m: tq, n: dv, k: length,
                 a: probs.data, aStride: tq * length, b: values.data, bStride: cap * dv, c: out.data, cStride: tq * dv)
