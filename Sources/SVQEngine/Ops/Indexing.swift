@@ -189,19 +189,18 @@ extension Tensor {
         let values = Tensor(zeros: Array(shape.dropLast()) + [k], zeroed: false)
         var indices = [Int32](repeating: 0, count: rows * k)
         let p = data
-        var order = [Int](repeating: 0, count: n)
+        var taken = [Bool](repeating: false, count: n)
         for r in 0..<rows {
             let row = p + r * n
-            for j in 0..<n { order[j] = j }
-            // Partial selection sort is O(n·k); k is small (top-k sampling).
+            for j in 0..<n { taken[j] = false }
+            // k passes of selection, O(k·n): each takes the largest value not yet taken, the lowest index on ties
+            // (scanning upward with a strict comparison keeps the first of equal values).
             for i in 0..<k {
-                var best = i
-                for j in (i + 1)..<n where row[order[j]] > row[order[best]] { best = j }
-                order.swapAt(i, best)
-                // Restore index order among equal values so ties prefer the lower index.
-                if best != i { order[(i + 1)...].sort() }
-                values.data[r * k + i] = row[order[i]]
-                indices[r * k + i] = Int32(order[i])
+                var best = -1
+                for j in 0..<n where !taken[j] && (best < 0 || row[j] > row[best]) { best = j }
+                taken[best] = true
+                values.data[r * k + i] = row[best]
+                indices[r * k + i] = Int32(best)
             }
         }
         return (values, IntTensor(indices, shape: Array(shape.dropLast()) + [k]))
