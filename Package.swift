@@ -12,6 +12,9 @@ let package = Package(
         .library(name: "SVQOptim", targets: ["SVQOptim"]),
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
         .library(name: "SVQModel", targets: ["SVQModel"]),
+        .library(name: "SVQData", targets: ["SVQData"]),
+        .library(name: "SVQTrain", targets: ["SVQTrain"]),
+        .library(name: "SVQEval", targets: ["SVQEval"]),
         // MARK: - Tools
         .executable(name: "svq-bench", targets: ["svq-bench"]),
         .executable(name: "svq", targets: ["svq"]),
@@ -26,6 +29,12 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // libpng's simplified API (png_image_*): it reports errors by status, so no longjmp crosses Swift.
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
 
         // MARK: - Implementation
         .target(name: "SafeTensors"),
@@ -33,14 +42,18 @@ let package = Package(
         .target(name: "SVQNN", dependencies: ["SVQEngine", "SafeTensors"], swiftSettings: engineSettings),
         .target(name: "SVQOptim", dependencies: ["SVQEngine", "SVQNN"], swiftSettings: engineSettings),
         .target(name: "SVQModel", dependencies: ["SVQEngine", "SVQNN", "SafeTensors"], swiftSettings: engineSettings),
+        .target(name: "SVQData", dependencies: ["SVQEngine", "CPNG"], swiftSettings: engineSettings),
+        .target(name: "SVQTrain", dependencies: ["SVQEngine", "SVQNN", "SVQOptim", "SVQModel", "SafeTensors"],
+                swiftSettings: engineSettings),
+        .target(name: "SVQEval", dependencies: ["SVQEngine", "SVQModel", "SVQData"], swiftSettings: engineSettings),
 
         // MARK: - Executables
         .executableTarget(
             name: "svq",
-            dependencies: ["SVQModel", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SVQModel", "SVQData", "SVQTrain", "SVQEval", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineSettings
         ),
-        .executableTarget(name: "svq-bench", dependencies: ["SVQEngine", "SVQModel"], swiftSettings: engineSettings),
+        .executableTarget(name: "svq-bench", dependencies: ["SVQEngine", "SVQModel", "SVQTrain"], swiftSettings: engineSettings),
 
         // MARK: - Tests
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
@@ -48,6 +61,9 @@ let package = Package(
         .testTarget(name: "SVQNNTests", dependencies: ["SVQNN", "SVQOptim"]),
         .testTarget(name: "SVQOptimTests", dependencies: ["SVQOptim"]),
         .testTarget(name: "SVQModelTests", dependencies: ["SVQModel", "SVQNN", "SafeTensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SVQDataTests", dependencies: ["SVQData", "SVQEngine"]),
+        .testTarget(name: "SVQEvalTests", dependencies: ["SVQEval", "SVQModel", "SVQData", "SVQEngine"]),
+        .testTarget(name: "SVQTrainTests", dependencies: ["SVQTrain", "SVQModel", "SVQData", "SVQEngine", "SVQNN", "SVQOptim"]),
     ],
     swiftLanguageModes: [.v5]
 )
