@@ -54,16 +54,21 @@ public final class ImageDecoder: Module {
         return coupled.reshaped([b, c.codesPerImage, c.dModel])
     }
 
-    /// Teacher-forced logits `[B, T, V]`: position t sees BOS and tokens `0..<t`.
-    public func logits(tokens: IntTensor, memory: Tensor) -> Tensor {
+    /// Position dropout of the official decoder (fixed in its code, whatever `dropout` is).
+    public static let positionDropout: Float = 0.1
+
+    /// Teacher-forced logits `[B, T, V]`: position t sees BOS and tokens `0..<t`. With `dropout` (training):
+    /// position dropout 0.1 on the inputs and the transformer's dropouts at `dropout.p`.
+    public func logits(tokens: IntTensor, memory: Tensor, dropout: TrainingDropout? = nil) -> Tensor {
         let c = config
         let b = memory.shape[0], t = c.tokensPerImage
         precondition(tokens.shape == [b, t], "tokens \(tokens.shape) must be [\(b), \(t)]")
         let previous = IntTensor(Array(tokens.values.enumerated().filter { ($0.offset + 1) % t != 0 }.map { $0.element }),
                                  shape: [b, t - 1])
         let bosRows = bos.reshaped([1, 1, c.dModel]).expanded(to: [b, 1, c.dModel])
-        let inputs = concat([bosRows, embedding(previous, table: tokenEmbedding)], axis: 1) + positions
-        return head(transformer(inputs, memory: memory))
+        var inputs = concat([bosRows, embedding(previous, table: tokenEmbedding)], axis: 1) + positions
+        if let dropout { inputs = dropout.drop(inputs, p: Self.positionDropout) }
+        return head(transformer(inputs, memory: memory, dropout: dropout))
     }
 
     /// Writes all T tokens autoregressively with a key/value cache. Returns the tokens `[B, T]` and, at each

@@ -71,6 +71,87 @@ public final class BlockVectorQuantizer: Module {
         let commitment = mseLoss(slots, e)
         return (straightThrough(value: e, gradientPath: slots), codes, commitment)
     }
+
+    /// Training: quantizes like `callAsFunction(_:)` (from the codebooks as they were), then updates the
+    /// codebooks from this batch by EMA and restarts dead codes (`updateCodebooks`).
+    public func callAsFunction(_ slots: Tensor, updatingCodebooks rng: inout RandomGenerator)
+        -> (quantized: Tensor, codes: IntTensor, commitment: Tensor) {
+        let out = callAsFunction(slots)
+        updateCodebooks(queries: slots, codes: out.codes, rng: &rng)
+        return out
+    }
+
+    /// EMA decay of cluster sizes and sums.
+    public static let emaDecay: Float = 0.99
+    /// Laplace smoothing ε of the cluster sizes.
+    public static let laplaceEpsilon: Float = 1e-5
+    /// A code whose smoothed cluster size falls below this is dead and restarted.
+    public static let deadThreshold: Float = 1
+    /// Restarted codes are batch queries plus N(0, (restartNoise/√w)²).
+    public static let restartNoise: Float = 0.01
+
+    /// The official `vq_ema_dcr` update (docs/reference/nlotm-forward.md §8), given the pre-quantisation
+    /// `queries` `[B, N, S]` and their local `codes` `[B, N, M]`:
+    /// 1. cluster sizes `cs ← 0.99·cs + 0.01·counts`, then Laplace-smoothed with the total taken over all
+    ///    blocks together: `cs ← (cs + ε)/(n + M·P·ε)·n`;
+    /// 2. sums `ema_w ← 0.99·ema_w + 0.01·Σ(assigned queries)`;
+    /// 3. live codes (`cs ≥ 1`) become `ema_w / cs`; dead ones become a batch query (chosen by one random
+    ///    permutation shared by all blocks, cycling through the batch when it has fewer than P slots) plus
+    ///    small noise. Dead codes keep their `ema_w` and `cs`.
+    /// Never recorded for autodiff.
+    public func updateCodebooks(queries: Tensor, codes: IntTensor, rng: inout RandomGenerator) {
+        let m = blocks, p = prototypes, w = width
+        let slotCount = queries.count / (m * w)                       // B·N
+        precondition(queries.count == slotCount * m * w && codes.count == slotCount * m,
+                     "updateCodebooks: queries \(queries.shape) and codes \(codes.shape) disagree")
+        let decay = Self.emaDecay, eps = Self.laplaceEpsilon
+        let q = queries.data, cs = emaClusterSize.data, ew = emaWeight.data, book = codebooks.data
+
+        var counts = [Float](repeating: 0, count: m * p)
+        var sums = [Float](repeating: 0, count: m * p * w)
+        for r in 0..<slotCount * m {
+            let j = (r % m) * p + Int(codes.values[r])
+            counts[j] += 1
+            let src = q + r * w
+            for c in 0..<w { sums[j * w + c] += src[c] }
+        }
+        var total: Float = 0
+        for j in 0..<m * p {
+            cs[j] = decay * cs[j] + (1 - decay) * counts[j]
+            total += cs[j]
+        }
+        let scale = total / (total + Float(m * p) * eps)
+        for j in 0..<m * p { cs[j] = (cs[j] + eps) * scale }
+        for i in 0..<m * p * w { ew[i] = decay * ew[i] + (1 - decay) * sums[i] }
+
+        // Candidates for dead codes: row k of the repeated batch is slot k % (B·N); one permutation of the
+        // repeated rows picks P of them, the same rows for every block.
+        let repeats = (p + slotCount - 1) / slotCount
+        let order = rng.permutation(slotCount * repeats)
+        let noise = rng.normal([p, m, w], std: Self.restartNoise / Float(w).squareRoot())
+        for block in 0..<m {
+            for code in 0..<p {
+                let j = block * p + code
+                let dst = book + j * w
+                if cs[j] >= Self.deadThreshold {
+                    let inv = 1 / cs[j]
+                    for c in 0..<w { dst[c] = ew[j * w + c] * inv }
+                } else {
+                    let slot = order[code] % slotCount
+                    let src = q + (slot * m + block) * w
+                    let n = noise.data + (code * m + block) * w
+                    for c in 0..<w { dst[c] = src[c] + n[c] }
+                }
+            }
+        }
+    }
+
+    /// Fraction of each block's codes whose smoothed cluster size is live (≥ 1), `[M]`: a training health figure.
+    public var liveFraction: [Float] {
+        (0..<blocks).map { b in
+            Float((0..<prototypes).filter { emaClusterSize.data[b * prototypes + $0] >= Self.deadThreshold }.count) / Float(prototypes)
+        }
+    }
 }
 
 /// What one encoding produces.
@@ -141,8 +222,22 @@ public final class SlotAttention: Module {
     }
 
     /// Runs `numIterations` of attention → GRU → MLP → quantization from `noise`-initialised slots.
-    /// `features`: `[B, inputs, D]`; `noise`: `[B, N, S]` standard normal.
+    /// `features`: `[B, inputs, D]`; `noise`: `[B, N, S]` standard normal. The codebooks are not changed.
     public func callAsFunction(_ features: Tensor, noise: Tensor) -> SlotAttentionOutput {
+        iterate(features, noise: noise) { quantizer($0) }
+    }
+
+    /// Training: as `callAsFunction(_:noise:)`, and every iteration's quantization also updates the
+    /// codebooks (EMA and dead-code restarts, drawing from `rng`), as the official training does.
+    public func callAsFunction(_ features: Tensor, noise: Tensor, updatingCodebooks rng: inout RandomGenerator) -> SlotAttentionOutput {
+        var stream = rng
+        let out = iterate(features, noise: noise) { quantizer($0, updatingCodebooks: &stream) }
+        rng = stream
+        return out
+    }
+
+    private func iterate(_ features: Tensor, noise: Tensor,
+                         quantize: (Tensor) -> (quantized: Tensor, codes: IntTensor, commitment: Tensor)) -> SlotAttentionOutput {
         let c = config
         let b = features.shape[0]
         precondition(noise.shape == [b, c.numSlots, c.slotSize], "slot noise \(noise.shape) must be [\(b), \(c.numSlots), \(c.slotSize)]")
@@ -163,7 +258,7 @@ public final class SlotAttention: Module {
             let h = gru(updates.reshaped([-1, c.slotSize]), previous.reshaped([-1, c.slotSize]))
                 .reshaped([b, c.numSlots, c.slotSize])
             let refined = h + mlp2(mlp1(blockLayerNorm(h, blocks: c.numBlocks)).relu())
-            (slots, codes, commitment) = quantizer(refined)
+            (slots, codes, commitment) = quantize(refined)
         }
         return SlotAttentionOutput(slots: slots, codes: codes, attention: attention, commitment: commitment)
     }

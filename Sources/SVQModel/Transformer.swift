@@ -32,10 +32,50 @@ public final class MultiHeadAttention: Module {
         return x.permuted([0, 2, 1, 3]).reshaped([b, t, heads * hd])
     }
 
-    /// `query` `[B, Tq, D]` attends to `keyValue` `[B, Tk, D]`.
-    public func callAsFunction(_ query: Tensor, _ keyValue: Tensor, causal: Bool = false) -> Tensor {
+    /// `query` `[B, Tq, D]` attends to `keyValue` `[B, Tk, D]`. With `dropout` (training), the attention
+    /// probabilities and the output projection are dropped, as in the official decoder.
+    public func callAsFunction(_ query: Tensor, _ keyValue: Tensor, causal: Bool = false,
+                               dropout: TrainingDropout? = nil) -> Tensor {
         let q = splitHeads(projQ(query)), k = splitHeads(projK(keyValue)), v = splitHeads(projV(keyValue))
-        return projO(mergeHeads(scaledDotProductAttention(q, k, v, causal: causal)))
+        guard let dropout, dropout.p > 0 else {
+            return projO(mergeHeads(scaledDotProductAttention(q, k, v, causal: causal)))
+        }
+        // Spelled out so the probabilities can be dropped; the fused op never materialises them for autodiff.
+        let tq = q.shape[2], tk = k.shape[2]
+        var scores = matmul(q, k, transposeB: true) * (1 / Float(q.shape[3]).squareRoot())
+        if causal { scores = scores + causalAdditiveMask(queries: tq, keys: tk) }
+        let probs = dropout(scores.softmax(axis: -1))
+        return dropout(projO(mergeHeads(matmul(probs, v))))
+    }
+}
+
+/// `[Tq, Tk]`: 0 where query i may see key j (j ≤ i + Tk − Tq), −inf elsewhere.
+func causalAdditiveMask(queries tq: Int, keys tk: Int) -> Tensor {
+    let m = Tensor(zeros: [tq, tk])
+    for i in 0..<tq { for j in 0..<tk where j > i + tk - tq { m.data[i * tk + j] = -.infinity } }
+    return m
+}
+
+/// Inverted dropout for a training forward pass: one probability and the random stream every dropout site
+/// of the pass draws from, in a fixed order (so a run is reproducible from its seed).
+public final class TrainingDropout {
+    public let p: Float
+    public var rng: RandomGenerator
+
+    public init(p: Float, rng: RandomGenerator) {
+        precondition(p >= 0 && p < 1, "dropout probability \(p) outside [0, 1)")
+        self.p = p
+        self.rng = rng
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { drop(x, p: p) }
+
+    /// Dropout with a probability other than this pass's default (the decoder's position dropout).
+    public func drop(_ x: Tensor, p: Float) -> Tensor {
+        guard p > 0 else { return x }
+        let keep = 1 - p
+        let mask = rng.uniform(x.shape).map { $0 < keep ? 1 / keep : 0 }
+        return x * mask
     }
 }
 
@@ -118,18 +158,20 @@ public final class TransformerDecoderBlock: Module {
         self.isFirst = isFirst
     }
 
-    /// Teacher-forced pass over a whole sequence `[B, T, D]` with memory `[B, Tm, D]`.
-    public func callAsFunction(_ input: Tensor, memory: Tensor) -> Tensor {
+    /// Teacher-forced pass over a whole sequence `[B, T, D]` with memory `[B, Tm, D]`; `dropout` in training
+    /// drops attention probabilities, attention outputs and the feed-forward output.
+    public func callAsFunction(_ input: Tensor, memory: Tensor, dropout: TrainingDropout? = nil) -> Tensor {
         var x: Tensor
         if isFirst {
             x = selfAttnLayerNorm(input)
-            x = x + selfAttn(x, x, causal: true)
+            x = x + selfAttn(x, x, causal: true, dropout: dropout)
         } else {
             let t = selfAttnLayerNorm(input)
-            x = input + selfAttn(t, t, causal: true)
+            x = input + selfAttn(t, t, causal: true, dropout: dropout)
         }
-        x = x + crossAttn(crossAttnLayerNorm(x), memory)
-        return x + ffn(ffnLayerNorm(x))
+        x = x + crossAttn(crossAttnLayerNorm(x), memory, dropout: dropout)
+        let f = ffn(ffnLayerNorm(x))
+        return x + (dropout?(f) ?? f)
     }
 
     /// One position `[B, 1, D]` at `cache.length`, appending its keys and values to the layer's cache.
@@ -194,8 +236,8 @@ public final class TransformerDecoder: Module {
     }
 
     /// Teacher-forced pass: `x` `[B, T, D]` (causal), `memory` `[B, Tm, D]` → `[B, T, D]`.
-    public func callAsFunction(_ x: Tensor, memory: Tensor) -> Tensor {
-        layerNorm(blocks.reduce(x) { $1($0, memory: memory) })
+    public func callAsFunction(_ x: Tensor, memory: Tensor, dropout: TrainingDropout? = nil) -> Tensor {
+        layerNorm(blocks.reduce(x) { $1($0, memory: memory, dropout: dropout) })
     }
 
     /// A cache for decoding up to `capacity` positions against `memory` (cross-attention keys/values

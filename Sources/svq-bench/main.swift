@@ -29,10 +29,13 @@ struct Options {
     var runConv = true
     var runDecode = true
     var recomputeBudget = 15.0
+    var trainPreset: String?
+    var trainBatch = 32
+    var trainSteps = 5
 }
 
 func usage() -> Never {
-    print("usage: svq-bench [--threads N] [--json PATH] [--all-algorithms] [--filter TEXT] [--decode | --no-decode] [--recompute-budget SECONDS]")
+    print("usage: svq-bench [--threads N] [--json PATH] [--all-algorithms] [--filter TEXT] [--decode | --no-decode] [--recompute-budget SECONDS] [--train PRESET [--train-batch N] [--train-steps N]]")
     exit(2)
 }
 
@@ -61,6 +64,15 @@ func parseOptions() -> Options {
         case "--recompute-budget":
             guard let v = args.popFirst(), let s = Double(v), s > 0 else { usage() }
             o.recomputeBudget = s
+        case "--train":
+            guard let v = args.popFirst() else { usage() }
+            o.trainPreset = v
+        case "--train-batch":
+            guard let v = args.popFirst(), let n = Int(v), n >= 1 else { usage() }
+            o.trainBatch = n
+        case "--train-steps":
+            guard let v = args.popFirst(), let n = Int(v), n >= 1 else { usage() }
+            o.trainSteps = n
         case "-h", "--help":
             usage()
         default:
@@ -186,6 +198,11 @@ func benchConv(_ s: ConvShape, algorithm: Conv2dAlgorithm) -> ConvResult {
 
 let options = parseOptions()
 if let t = options.threads { Engine.setThreadCount(t) } else { Engine.setThreadCount(Engine.threadCount) }
+if let preset = options.trainPreset {
+    runTrainBenchmark(preset: preset, batch: options.trainBatch, steps: options.trainSteps,
+                      dropout: getenv("SVQ_BENCH_DROPOUT").flatMap { Float(String(cString: $0)) })
+    exit(0)
+}
 
 let benchStart = now()
 print("svq-bench — threads: \(Engine.threadCount), BLAS: \(Engine.blasConfig)")

@@ -1,0 +1,128 @@
+// Do blocks mean factors? Slots are matched to ground-truth objects by their attention masks; then for every
+// (factor, block) pair, the block's code predicts the factor's value by majority vote (each code votes for
+// the value it most often co-occurs with), and the accuracy of that prediction fills a factor × block table.
+// A block that alone predicts colour with high accuracy has learned "colour".
+
+import SVQData
+
+/// A slot matched to an object: the slot's codes and the object's factor values.
+public struct MatchedSlot: Sendable {
+    public var codes: [Int]
+    public var factors: [Int]
+    public var iou: Double
+
+    public init(codes: [Int], factors: [Int], iou: Double) {
+        self.codes = codes
+        self.factors = factors
+        self.iou = iou
+    }
+}
+
+public struct FactorAccuracy: Codable, Equatable, Sendable {
+    public var factor: String
+    /// Majority-vote accuracy of each block's code for this factor.
+    public var blockAccuracy: [Double]
+    public var bestBlock: Int
+    public var bestAccuracy: Double
+    /// Accuracy of always guessing the most common value (what a block with no information scores).
+    public var chance: Double
+}
+
+public struct FactorAlignmentReport: Codable, Equatable, Sendable {
+    public var objects: Int
+    public var matched: Int
+    /// Mean IoU between matched slots' masks and their objects' masks.
+    public var meanIoU: Double
+    /// Fraction of objects whose matched slot covers them with IoU ≥ 0.5.
+    public var objectsWithIoUAbove50: Double
+    public var factors: [FactorAccuracy]
+}
+
+public enum FactorAlignment {
+    /// The factors read from the ground truth, in table order.
+    public static let factorNames = ["shape", "colour", "size", "x", "y"]
+
+    public static func factors(of o: SpriteObject) -> [Int] { [o.shape, o.colour, o.sizeBin, o.xBin, o.yBin] }
+
+    /// Matches one image's slots to its objects, maximising the summed IoU between each slot's region (the
+    /// pixels where it has the largest attention) and each object's mask. `attention` is `[N, H·W]`
+    /// row-major per slot; `labels` the object-index map (0 = background, k = object k).
+    /// Returns, for each object, the matched slot and IoU (objects never share a slot).
+    public static func match(attention: [Float], slots n: Int, labels: [UInt8], objects k: Int) -> [(slot: Int, iou: Double)] {
+        let pixels = labels.count
+        var owner = [Int](repeating: 0, count: pixels)
+        for p in 0..<pixels {
+            var best = 0
+            for s in 1..<n where attention[s * pixels + p] > attention[best * pixels + p] { best = s }
+            owner[p] = best
+        }
+        var inter = [[Int]](repeating: [Int](repeating: 0, count: n), count: k)
+        var slotArea = [Int](repeating: 0, count: n), objectArea = [Int](repeating: 0, count: k)
+        for p in 0..<pixels {
+            slotArea[owner[p]] += 1
+            let l = Int(labels[p])
+            if l > 0 && l <= k { objectArea[l - 1] += 1; inter[l - 1][owner[p]] += 1 }
+        }
+        func iou(_ o: Int, _ s: Int) -> Double {
+            let u = objectArea[o] + slotArea[s] - inter[o][s]
+            return u > 0 ? Double(inter[o][s]) / Double(u) : 0
+        }
+        // Exhaustive search over injective assignments: N ≤ 8 slots and a handful of objects keep it small.
+        var best: [Int] = [], bestScore = -1.0
+        var current: [Int] = [], used = [Bool](repeating: false, count: n)
+        func search(_ o: Int, _ score: Double) {
+            if o == min(k, n) {
+                if score > bestScore { bestScore = score; best = current }
+                return
+            }
+            for s in 0..<n where !used[s] {
+                used[s] = true; current.append(s)
+                search(o + 1, score + iou(o, s))
+                current.removeLast(); used[s] = false
+            }
+        }
+        search(0, 0)
+        return best.enumerated().map { o, s in (s, iou(o, s)) }
+    }
+
+    /// The factor × block table over matched slots with `blocks` codes each.
+    public static func report(_ matches: [MatchedSlot], objects: Int, blocks: Int) -> FactorAlignmentReport {
+        let meanIoU = matches.isEmpty ? 0 : matches.map(\.iou).reduce(0, +) / Double(matches.count)
+        let good = matches.filter { $0.iou >= 0.5 }.count
+        var rows: [FactorAccuracy] = []
+        for (f, name) in factorNames.enumerated() {
+            let accuracies = (0..<blocks).map { b in majorityAccuracy(matches.map { ($0.codes[b], $0.factors[f]) }) }
+            var valueCounts: [Int: Int] = [:]
+            for m in matches { valueCounts[m.factors[f], default: 0] += 1 }
+            let chance = matches.isEmpty ? 0 : Double(valueCounts.values.max() ?? 0) / Double(matches.count)
+            let bestBlock = accuracies.indices.max { accuracies[$0] < accuracies[$1] } ?? 0
+            rows.append(FactorAccuracy(factor: name, blockAccuracy: accuracies, bestBlock: bestBlock,
+                                       bestAccuracy: accuracies.isEmpty ? 0 : accuracies[bestBlock], chance: chance))
+        }
+        return FactorAlignmentReport(objects: objects, matched: matches.count, meanIoU: meanIoU,
+                                     objectsWithIoUAbove50: objects > 0 ? Double(good) / Double(objects) : 0,
+                                     factors: rows)
+    }
+
+    /// Accuracy of predicting `value` from `code` by each code's most frequent value, two-fold cross-fitted
+    /// (votes counted on the even-indexed pairs score the odd ones and vice versa), so a code seen once
+    /// cannot score by memorising its own value. A code unseen in the other half predicts that half's most
+    /// common value.
+    public static func majorityAccuracy(_ pairs: [(code: Int, value: Int)]) -> Double {
+        guard pairs.count >= 2 else { return 0 }
+        var correct = 0
+        for fold in 0..<2 {
+            var table: [Int: [Int: Int]] = [:], overall: [Int: Int] = [:]
+            for (i, p) in pairs.enumerated() where i % 2 == fold {
+                table[p.code, default: [:]][p.value, default: 0] += 1
+                overall[p.value, default: 0] += 1
+            }
+            func vote(_ counts: [Int: Int]) -> Int? { counts.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key }
+            let fallback = vote(overall)
+            for (i, p) in pairs.enumerated() where i % 2 != fold {
+                if (table[p.code].flatMap(vote) ?? fallback) == p.value { correct += 1 }
+            }
+        }
+        return Double(correct) / Double(pairs.count)
+    }
+}

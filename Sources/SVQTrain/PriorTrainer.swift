@@ -1,0 +1,180 @@
+// Training the semantic prior (official train_prior.py): the dataset is encoded once with the trained SVQ
+// model (one draw of the random slot initialisation per image) and cached; the prior then learns the codes'
+// autoregressive distribution with teacher forcing.
+
+import Foundation
+import SafeTensors
+import SVQEngine
+import SVQModel
+import SVQNN
+import SVQOptim
+
+public struct PriorTrainingOptions: Codable, Equatable, Sendable {
+    public var batchSize = 40
+    public var steps = 20_000
+    public var seed: UInt64 = 0
+    public var learningRate: Float = 3e-4
+    public var warmupSteps = 30_000
+    public var halfLifeSteps = 250_000
+    public var clipNorm: Float = 0.05
+
+    public init() {}
+
+    /// Warm-up over the first tenth of a CPU run instead of the official 30k steps.
+    public static func cpu(steps: Int, batchSize: Int, seed: UInt64) -> PriorTrainingOptions {
+        var o = PriorTrainingOptions()
+        o.steps = steps
+        o.batchSize = batchSize
+        o.seed = seed
+        o.warmupSteps = max(1, steps / 10)
+        o.halfLifeSteps = max(1, steps * 2)
+        return o
+    }
+
+    public func validate() throws {
+        guard batchSize >= 1, steps >= 0, warmupSteps >= 0, halfLifeSteps >= 1, learningRate > 0, clipNorm > 0 else {
+            throw TrainingError("prior training options out of range: \(self)")
+        }
+    }
+}
+
+/// The codes of a dataset under one model: global ids `[count, N·M]` (block·P + code, slot-major).
+public struct CodeCache: Sendable {
+    public let codes: IntTensor
+    public var count: Int { codes.shape[0] }
+
+    public init(codes: IntTensor) { self.codes = codes }
+
+    /// Encodes every image (batches of `batchSize`, no gradients), one slot-noise draw per image from `seed`.
+    public static func encode(_ images: ImageSet, model: SVQModel, seed: UInt64, batchSize: Int = 64,
+                              progress: ((Int) -> Void)? = nil) -> CodeCache {
+        let c = model.config
+        var values: [Int32] = []
+        values.reserveCapacity(images.count * c.codesPerImage)
+        var rng = RandomGenerator(seed: seed, stream: RandomStreams.encodingCache)
+        withoutGradients {
+            var start = 0
+            while start < images.count {
+                let end = min(images.count, start + batchSize)
+                let local = model.encode(images.batch(Array(start..<end)), rng: &rng).codes
+                values += SemanticPrior.globalCodes(local: local, config: c).values
+                start = end
+                progress?(end)
+            }
+        }
+        return CodeCache(codes: IntTensor(values, shape: [images.count, c.codesPerImage]))
+    }
+
+    /// Rows `indices` as a batch `[B, N·M]`.
+    public func batch(_ indices: [Int]) -> IntTensor {
+        let t = codes.shape[1]
+        var out: [Int32] = []
+        out.reserveCapacity(indices.count * t)
+        for i in indices { out += codes.values[(i * t)..<((i + 1) * t)] }
+        return IntTensor(out, shape: [indices.count, t])
+    }
+
+    /// Writes the cache with the fingerprints of the model and images it came from, atomically.
+    public func write(to url: URL, modelFingerprint: String, dataFingerprint: String) throws {
+        var w = SafeTensorsWriter(metadata: ["format": "svq-code-cache", "model": modelFingerprint, "data": dataFingerprint])
+        try w.add("codes", int32s: codes.values, shape: codes.shape)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try w.write(to: url)
+    }
+
+    /// The cache at `url` if it was made from this model and these images; nil otherwise.
+    public static func read(from url: URL, modelFingerprint: String, dataFingerprint: String) -> CodeCache? {
+        guard let file = try? SafeTensorsFile(contentsOf: url), file.metadata["format"] == "svq-code-cache",
+              file.metadata["model"] == modelFingerprint, file.metadata["data"] == dataFingerprint,
+              let info = file.info("codes"), info.shape.count == 2, let values = try? file.int32s("codes") else { return nil }
+        return CodeCache(codes: IntTensor(values, shape: info.shape))
+    }
+}
+
+/// Trains `model.prior` on cached codes; every other tensor of the model is left as it is.
+public final class PriorTrainer {
+    public let model: SVQModel
+    public let prior: SemanticPrior
+    public let options: PriorTrainingOptions
+    public let optimizer: Adam
+    public let codes: CodeCache
+    public let schedule: BatchSchedule
+    private let trained: [Tensor]
+
+    public init(model: SVQModel, codes: CodeCache, options: PriorTrainingOptions) throws {
+        try options.validate()
+        guard let prior = model.prior else { throw TrainingError("the model has no prior (its config has no \"prior\")") }
+        guard codes.codes.shape.count == 2, codes.codes.shape[1] == model.config.codesPerImage else {
+            throw TrainingError("cached codes \(codes.codes.shape) do not fit the model's N·M = \(model.config.codesPerImage)")
+        }
+        guard codes.count >= options.batchSize else {
+            throw TrainingError("\(codes.count) code sets is fewer than one batch of \(options.batchSize)")
+        }
+        self.model = model
+        self.prior = prior
+        self.options = options
+        self.codes = codes
+        schedule = BatchSchedule(count: codes.count, batchSize: options.batchSize, seed: options.seed)
+        let group = ParameterGroup(name: "prior", parameters: prior.namedTensors(prefix: "prior.").filter { $0.tensor.requiresGrad }, learningRate: options.learningRate,
+                                   schedule: LearningRateSchedule(warmupSteps: options.warmupSteps, decay: .halfLife(steps: options.halfLifeSteps)))
+        optimizer = Adam(groups: [group])
+        trained = group.parameters.map(\.tensor)
+        prior.train(true)
+    }
+
+    public var step: Int { optimizer.stepCount }
+
+    /// One step; returns the loss (cross-entropy summed over the N·M positions, per scene).
+    @discardableResult
+    public func trainStep() -> (loss: Float, gradientMax: Float) {
+        let s = step
+        var rng = RandomGenerator(seed: options.seed, stream: RandomStreams.stepBase + UInt64(s))
+        let loss = prior.loss(codes.batch(schedule.indices(step: s)), rng: &rng)
+        loss.backward()
+        let gmax = clipGradients(trained, maxNorm: options.clipNorm, norm: .infinity)
+        optimizer.step()
+        prior.zeroGrad()
+        return (loss.item(), gmax)
+    }
+
+    /// Mean loss per scene over `codes` without dropout (validation).
+    public func evaluate(_ held: CodeCache, batchSize: Int = 256) -> Float {
+        var total: Double = 0
+        withoutGradients {
+            var start = 0
+            while start < held.count {
+                let end = min(held.count, start + batchSize)
+                total += Double(prior.loss(held.batch(Array(start..<end))).item()) * Double(end - start)
+                start = end
+            }
+        }
+        return Float(total / Double(max(held.count, 1)))
+    }
+}
+
+extension PriorTrainer: TrainingTask {
+    public var totalSteps: Int { options.steps }
+    public var metricNames: [String] { ["loss", "grad_max"] }
+
+    public func runStep() -> [Float] {
+        let r = trainStep()
+        return [r.loss, r.gradientMax]
+    }
+
+    public func writeCheckpoint(to url: URL) throws {
+        try Checkpoint.write(to: url, kind: .prior, model: model, optimizer: optimizer, optionsJSON: jsonText(options),
+                             extra: ["codes_count": String(codes.count)])
+    }
+
+    public static func resume(from url: URL, codes: CodeCache, steps: Int? = nil) throws -> PriorTrainer {
+        let file = try SafeTensorsFile(contentsOf: url)
+        let header = try Checkpoint.header(file)
+        guard header.kind == .prior else { throw TrainingError("\(url.path) is a \(header.kind.rawValue) checkpoint, not a prior one") }
+        var options = try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(header.optionsJSON.utf8))
+        if let steps { options.steps = steps }
+        let model = try Checkpoint.loadModel(file)
+        let trainer = try PriorTrainer(model: model, codes: codes, options: options)
+        try Checkpoint.restore(trainer.optimizer, from: file)
+        return trainer
+    }
+}

@@ -1,0 +1,94 @@
+// `svq train-prior`: trains a model's semantic prior on the codes of a folder of images.
+
+import ArgumentParser
+import Foundation
+import SafeTensors
+import SVQData
+import SVQEngine
+import SVQModel
+import SVQTrain
+
+struct TrainPriorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-prior",
+        abstract: "Train the semantic prior of a trained SVQ model.",
+        discussion: """
+        Encodes the train split once (cached in RUN/codes.safetensors, reused while the model and images are \
+        unchanged), then trains the prior with teacher forcing. Writes RUN/checkpoint.safetensors every \
+        --checkpoint-every steps and on Ctrl-C, RUN/metrics.csv, and RUN/model.safetensors (the input model \
+        with the trained prior) at the end.
+        """)
+
+    @Option(help: "The trained SVQ model (weights file).") var model: String
+    @Option(help: "Folder of PNG images (the same the model was trained on).") var data: String
+    @Option(name: .customLong("run"), help: "Run folder.") var runPath = "runs/prior"
+    @Option(help: "Training steps.") var steps = 20_000
+    @Option(help: "Code sets per step.") var batchSize = 40
+    @Option(help: "Seed of the encoding noise, data order and dropout.") var seed: UInt64 = 0
+    @Option(help: "Checkpoint every N steps.") var checkpointEvery = 500
+    @Option(help: "Log every N steps.") var logEvery = 50
+    @Option(help: "Engine threads (default: all cores).") var threads: Int?
+    @Flag(help: "Use the official 30k-step warm-up instead of one scaled to --steps.") var officialSchedules = false
+    @Flag(help: "Continue from RUN/checkpoint.safetensors.") var resume = false
+
+    func run() throws {
+        if let t = threads { Engine.setThreadCount(t) }
+        let runDir = URL(fileURLWithPath: runPath)
+        let checkpoint = runDir.appendingPathComponent("checkpoint.safetensors")
+        let modelURL = URL(fileURLWithPath: model)
+        let svq = try SVQModel(contentsOf: modelURL)
+        let (images, _) = try loadImages(data, split: .train, size: svq.config.imageSize)
+
+        // The cache is keyed by the model's bytes and the images' pixels.
+        let modelFingerprint = String(fnv1a(try Data(contentsOf: modelURL)))
+        let dataFingerprint = String(images.fingerprint)
+        let cacheURL = runDir.appendingPathComponent("codes.safetensors")
+        let codes: CodeCache
+        if let cached = CodeCache.read(from: cacheURL, modelFingerprint: modelFingerprint, dataFingerprint: dataFingerprint) {
+            codes = cached
+            print("using cached codes \(cacheURL.path) (\(codes.count) images)")
+        } else {
+            let start = Date()
+            codes = CodeCache.encode(images, model: svq, seed: seed) { done in
+                if done % 1024 < 64 { FileHandle.standardError.write(Data("encoded \(done)/\(images.count)\n".utf8)) }
+            }
+            try codes.write(to: cacheURL, modelFingerprint: modelFingerprint, dataFingerprint: dataFingerprint)
+            print(String(format: "encoded %d images in %.1f s → %@", codes.count, Date().timeIntervalSince(start), cacheURL.path))
+        }
+
+        let trainer: PriorTrainer
+        if resume {
+            guard FileManager.default.fileExists(atPath: checkpoint.path) else {
+                throw ValidationError("nothing to resume: \(checkpoint.path) does not exist")
+            }
+            trainer = try PriorTrainer.resume(from: checkpoint, codes: codes, steps: steps)
+            print("resuming \(checkpoint.path) at step \(trainer.step)")
+        } else {
+            if FileManager.default.fileExists(atPath: checkpoint.path) {
+                throw ValidationError("\(checkpoint.path) exists: pass --resume to continue it, or choose another --run")
+            }
+            var options = officialSchedules ? PriorTrainingOptions() : PriorTrainingOptions.cpu(steps: steps, batchSize: batchSize, seed: seed)
+            options.steps = steps
+            options.batchSize = batchSize
+            options.seed = seed
+            trainer = try PriorTrainer(model: svq, codes: codes, options: options)
+            print("training the prior (\(svq.prior?.parameterCount ?? 0) parameters) on \(codes.count) code sets, batch \(batchSize), \(steps) steps")
+        }
+        let loop = TrainingLoop(checkpoint: checkpoint, metrics: runDir.appendingPathComponent("metrics.csv"),
+                                checkpointEvery: checkpointEvery, logEvery: logEvery)
+        if try loop.run(trainer) {
+            let out = runDir.appendingPathComponent("model.safetensors")
+            try trainer.model.save(to: out)
+            print("wrote \(out.path)")
+        } else {
+            throw ExitCode(130)
+        }
+    }
+}
+
+/// FNV-1a of bytes: a cheap identity for cache keys.
+func fnv1a(_ data: Data) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    return h
+}

@@ -1,0 +1,60 @@
+// The evaluation figures on inputs whose answers are known by construction.
+
+import SVQData
+import SVQEngine
+import SVQEval
+import XCTest
+
+final class EvaluationTests: XCTestCase {
+    func testCodeUsageAndPerplexity() {
+        // Block 0 uses codes 0 and 1 equally; block 1 always code 3. P = 4.
+        let codes = IntTensor([0, 3, 1, 3, 0, 3, 1, 3], shape: [2, 2, 2])
+        let u = CodeStatistics.usage(codes, prototypes: 4)
+        XCTAssertEqual(u.count, 2)
+        XCTAssertEqual(u[0].usedFraction, 0.5)
+        XCTAssertEqual(u[0].perplexity, 2, accuracy: 1e-12)
+        XCTAssertEqual(u[1].usedFraction, 0.25)
+        XCTAssertEqual(u[1].perplexity, 1, accuracy: 1e-12)
+        XCTAssertEqual(u[1].counts, [0, 0, 0, 4])
+    }
+
+    func testMajorityAccuracyIsOneForAFunctionAndChanceForNoise() {
+        // value = code % 3: a code fully determines the value.
+        let determined = (0..<600).map { i in (code: i % 9, value: (i % 9) % 3) }
+        XCTAssertEqual(FactorAlignment.majorityAccuracy(determined), 1, accuracy: 1e-12)
+        // Codes unrelated to values (codes and two values drawn independently): about one half.
+        var rng = RandomGenerator(seed: 4)
+        let noise = (0..<2000).map { _ in (code: rng.nextInt(below: 16), value: rng.nextInt(below: 2)) }
+        XCTAssertEqual(FactorAlignment.majorityAccuracy(noise), 0.5, accuracy: 0.05)
+        // A unique code per pair carries no transferable information (cross-fitting stops memorisation).
+        let unique = (0..<400).map { i in (code: i, value: i % 4 == 0 ? 1 : 0) }
+        XCTAssertEqual(FactorAlignment.majorityAccuracy(unique), 0.75, accuracy: 1e-12)
+    }
+
+    func testSlotsMatchTheObjectsTheyCover() {
+        // 4×4 image; object 1 = left column, object 2 = bottom-right pixel. Slot 2 attends to object 1, slot 0
+        // to object 2, slot 1 to the rest.
+        var labels = [UInt8](repeating: 0, count: 16)
+        for y in 0..<4 { labels[y * 4] = 1 }
+        labels[15] = 2
+        var attention = [Float](repeating: 0, count: 3 * 16)
+        for p in 0..<16 {
+            let slot = labels[p] == 1 ? 2 : (labels[p] == 2 ? 0 : 1)
+            attention[slot * 16 + p] = 0.9
+        }
+        let m = FactorAlignment.match(attention: attention, slots: 3, labels: labels, objects: 2)
+        XCTAssertEqual(m.map(\.slot), [2, 0])
+        XCTAssertEqual(m[0].iou, 1, accuracy: 1e-12)
+        XCTAssertEqual(m[1].iou, 1, accuracy: 1e-12)
+    }
+
+    func testGenerationCheckCountsRuleAndObjectCount() {
+        let good = (shapes: [0, 0, 0], colours: [1, 1, 2])             // colour 2 is the only unique value
+        let twoUnique = (shapes: [0, 1, 2], colours: [1, 1, 1])        // shapes 1 and 2 both unique
+        let tooMany = (shapes: [0, 0, 0, 0, 0], colours: [1, 1, 2, 1, 1])
+        let r = GenerationCheck.report([good, twoUnique, tooMany, good], objects: 3...4)
+        XCTAssertEqual(r.samples, 4)
+        XCTAssertEqual(r.accuracy, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(r.countOK, 0.75, accuracy: 1e-12)
+    }
+}
