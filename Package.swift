@@ -15,6 +15,10 @@ let package = Package(
         .library(name: "SVQData", targets: ["SVQData"]),
         .library(name: "SVQTrain", targets: ["SVQTrain"]),
         .library(name: "SVQEval", targets: ["SVQEval"]),
+        .library(name: "SVQ", targets: ["SVQ"]),
+        // libSVQRuntime.so, the C ABI (include/svq.h); scripts install it as libsvq.so. (A product named
+        // "svq" would clash with the svq executable: SwiftPM ignores the second product of a name.)
+        .library(name: "SVQRuntime", type: .dynamic, targets: ["SVQCAPI"]),
         // MARK: - Tools
         .executable(name: "svq-bench", targets: ["svq-bench"]),
         .executable(name: "svq", targets: ["svq"]),
@@ -35,6 +39,8 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]
         ),
+        // include/svq.h as a module, so SVQCAPI implements the header's own declarations (@c @implementation).
+        .systemLibrary(name: "CSVQ", path: "include"),
 
         // MARK: - Implementation
         .target(name: "SafeTensors"),
@@ -46,11 +52,13 @@ let package = Package(
         .target(name: "SVQTrain", dependencies: ["SVQEngine", "SVQNN", "SVQOptim", "SVQModel", "SafeTensors"],
                 swiftSettings: engineSettings),
         .target(name: "SVQEval", dependencies: ["SVQEngine", "SVQModel", "SVQData"], swiftSettings: engineSettings),
+        .target(name: "SVQ", dependencies: ["SVQEngine", "SVQModel", "SafeTensors"], swiftSettings: engineSettings),
+        .target(name: "SVQCAPI", dependencies: ["SVQ", "CSVQ"], swiftSettings: engineSettings),
 
         // MARK: - Executables
         .executableTarget(
             name: "svq",
-            dependencies: ["SVQModel", "SVQData", "SVQTrain", "SVQEval", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SVQ", "SVQModel", "SVQData", "SVQTrain", "SVQEval", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineSettings
         ),
         .executableTarget(name: "svq-bench", dependencies: ["SVQEngine", "SVQModel", "SVQTrain"], swiftSettings: engineSettings),
@@ -64,6 +72,7 @@ let package = Package(
         .testTarget(name: "SVQDataTests", dependencies: ["SVQData", "SVQEngine"]),
         .testTarget(name: "SVQEvalTests", dependencies: ["SVQEval", "SVQModel", "SVQData", "SVQEngine"]),
         .testTarget(name: "SVQTrainTests", dependencies: ["SVQTrain", "SVQModel", "SVQData", "SVQEngine", "SVQNN", "SVQOptim"]),
+        .testTarget(name: "SVQRuntimeTests", dependencies: ["SVQ", "SVQCAPI", "CSVQ", "SVQModel", "SVQEngine", "SafeTensors"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,7 +1,20 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build in release mode, and run the engine benchmark.
+# The main job: install what is missing, build in release mode, and run the bundled model
+# (models/sprites.safetensors): encode a generated 2D Sprites image to codes, decode the codes, edit one
+# code, and sample new scenes from the semantic prior. Outputs go to runs/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-swift build -c release
-"$(swift build -c release --show-bin-path)/svq-bench" "$@"
+swift build -c release --product svq
+svq="$(swift build -c release --show-bin-path)/svq"
+out=runs/demo
+mkdir -p "$out"
+
+"$svq" info models/sprites.safetensors
+"$svq" data sprites --out "$out/images" --count 4 --seed 7 >/dev/null
+echo "== encode $out/images/000000.png (one line per object, one code per factor)"
+"$svq" encode "$out/images/000000.png" --json "$out/codes.json" --masks "$out/masks.png"
+"$svq" decode "$out/codes.json" -o "$out/decoded.png"
+"$svq" edit "$out/images/000000.png" --slot 0 --block 0 -o "$out/edit-slot0-block0.png"
+"$svq" sample -n 16 --seed 1 -o "$out/samples.png"
+echo "outputs in $out: masks.png decoded.png edit-slot0-block0.png samples.png"

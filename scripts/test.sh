@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# Every test: install what is missing, build in release mode (the numerical tests are slow in debug),
-# and run the Swift test suites. Ends with a plain "N passed, N failed" line.
-set -euo pipefail
+# Every test: install what is missing, build in release mode (the numerical tests are slow in debug), run
+# the Swift test suites, then the C/C++ programs against the installed library (test-native.sh) and the
+# Python package (test-python.sh). Ends with one plain summary line per part.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-swift build -c release --build-tests
+bash scripts/setup.sh || exit 1
+swift build -c release --build-tests || exit 1
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-set +e
 # All suites are XCTest; skip the empty Swift Testing pass so the summary below is the last word.
 swift test -c release --skip-build --disable-swift-testing "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-set -e
+swift_status=${PIPESTATUS[0]}
 summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -n 1)
-total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
-failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
+
+bash scripts/test-native.sh
+native_status=$?
+bash scripts/test-python.sh
+python_status=$?
+
 if [ -n "$summary" ]; then
+    total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
+    failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
     echo "swift: $((total - failed)) passed, $failed failed"
+else
+    echo "swift: no summary (status $swift_status)"
 fi
-exit "$status"
+echo "native (C, C++): $([ $native_status -eq 0 ] && echo passed || echo FAILED)"
+echo "python: $([ $python_status -eq 0 ] && echo passed || echo FAILED)"
+[ "$swift_status" -eq 0 ] && [ $native_status -eq 0 ] && [ $python_status -eq 0 ]

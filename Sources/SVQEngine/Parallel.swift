@@ -24,6 +24,17 @@ public enum Engine {
         openblas_set_num_threads(Int32(threads))
     }
 
+    /// Keeps freed memory in the process heap instead of returning it to the kernel (glibc `mallopt`).
+    /// Training frees and reallocates the same multi-megabyte activations every step; with glibc's defaults
+    /// each is a fresh mmap whose pages the kernel faults in and clears again (~15% of a training step here).
+    /// A process-wide setting, so only the training tools call it — never the runtime library.
+    public static func retainFreedMemory() {
+        #if os(Linux)
+        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 1 << 30)
+        _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 1 << 30)
+        #endif
+    }
+
     /// OpenBLAS's build configuration string (for benchmark reports).
     public static var blasConfig: String { String(cString: openblas_get_config()) }
 }
@@ -73,3 +84,9 @@ extension Engine {
         parallelItems(count, costPerItem: costPerItem, body)
     }
 }
+
+#if os(Linux)
+// <malloc.h> is not part of Swift's Glibc module; mallopt's C signature is stable.
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

@@ -163,9 +163,14 @@ public struct RandomGenerator: Sendable, Codable, Equatable {
 }
 
 /// Maps a 32-bit word to the open interval (0, 1) with 24 bits of precision.
+///
+/// The top word would round to exactly 1 in float32 (2²⁴ − 0.5 has no float32 form and rounds up), so it
+/// maps to the largest float below 1 instead; otherwise a Gumbel draw −log(−log(u)) is +∞ about once in
+/// 2²⁴ draws — about once per training step at a batch of 16 — and turns a softmax row into NaN.
 @inline(__always)
 public func unitOpen(_ u: UInt32) -> Float {
-    (Float(u >> 8) + 0.5) * (1.0 / 16_777_216.0)
+    let v = (Float(u >> 8) + 0.5) * (1.0 / 16_777_216.0)
+    return v < 1 ? v : Float(1).nextDown
 }
 
 /// The Philox4x32 bijection with 10 rounds.

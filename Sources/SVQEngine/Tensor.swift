@@ -4,24 +4,6 @@
 // Reshaping and taking a range of the leading axis share storage; everything else copies.
 // When gradients are recorded (see `GradMode`), a tensor also remembers the op that produced it.
 
-/// Keeps freed tensor buffers in the process heap instead of returning them to the kernel. Training frees and
-/// reallocates the same multi-megabyte activations every step; with glibc's defaults each one is a fresh
-/// mmap whose pages the kernel must fault in and clear again (measured: ~15% of a training step).
-/// Set once, on the first allocation.
-private let heapConfigured: Bool = {
-    #if os(Linux)
-    _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 1 << 30)
-    _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 1 << 30)
-    #endif
-    return true
-}()
-
-#if os(Linux)
-// <malloc.h> is not part of Swift's Glibc module; mallopt's C signature is stable.
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-#endif
-
 /// Reference-counted, 64-byte-aligned float32 buffer shared by tensors and their views.
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
@@ -30,7 +12,6 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates `count` floats, zero-filled unless `zeroed` is false.
     public init(count: Int, zeroed: Bool = true) {
         precondition(count >= 0, "negative storage size")
-        _ = heapConfigured
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count

@@ -124,6 +124,9 @@ public final class PriorTrainer {
 
     public var step: Int { optimizer.stepCount }
 
+    /// Set when a step met a non-finite gradient; that step was not applied.
+    public private(set) var nonFinite: String?
+
     /// One step; returns the loss (cross-entropy summed over the N·M positions, per scene).
     @discardableResult
     public func trainStep() -> (loss: Float, gradientMax: Float) {
@@ -131,6 +134,11 @@ public final class PriorTrainer {
         var rng = RandomGenerator(seed: options.seed, stream: RandomStreams.stepBase + UInt64(s))
         let loss = prior.loss(codes.batch(schedule.indices(step: s)), rng: &rng)
         loss.backward()
+        if let bad = firstNonFiniteGradient(optimizer) {
+            prior.zeroGrad()
+            nonFinite = "step \(s): the gradient of \(bad) is not finite"
+            return (loss.item(), .nan)
+        }
         let gmax = clipGradients(trained, maxNorm: options.clipNorm, norm: .infinity)
         optimizer.step()
         prior.zeroGrad()
@@ -156,8 +164,9 @@ extension PriorTrainer: TrainingTask {
     public var totalSteps: Int { options.steps }
     public var metricNames: [String] { ["loss", "grad_max"] }
 
-    public func runStep() -> [Float] {
+    public func runStep() throws -> [Float] {
         let r = trainStep()
+        if let problem = nonFinite { throw TrainingError("training stopped: \(problem)") }
         return [r.loss, r.gradientMax]
     }
 

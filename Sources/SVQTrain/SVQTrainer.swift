@@ -118,6 +118,9 @@ public final class SVQTrainer {
         ]
     }
 
+    /// Set when a step met a non-finite loss or gradient; that step was not applied.
+    public private(set) var nonFinite: String?
+
     /// The next step's index (the number of steps taken).
     public var step: Int { optimizer.stepCount }
 
@@ -134,6 +137,12 @@ public final class SVQTrainer {
         let (loss, metrics) = losses(batch, temperature: temperature(at: s), rng: &rng)
         loss.backward()
         var m = metrics
+        if let bad = firstNonFiniteGradient(optimizer) {
+            // Stop before Adam spreads it into the weights: the last checkpoint stays good.
+            model.zeroGrad()
+            nonFinite = "step \(s): the gradient of \(bad) is not finite (loss \(metrics.loss))"
+            return m
+        }
         m.gradientMax = clipGradients(trained, maxNorm: options.clipNorm, norm: .infinity)
         optimizer.step()
         model.zeroGrad()
@@ -187,8 +196,9 @@ extension SVQTrainer: TrainingTask {
         ["loss", "dvae_mse", "cross_entropy", "commitment", "temperature", "grad_max", "batch_code_usage", "live_codes"]
     }
 
-    public func runStep() -> [Float] {
+    public func runStep() throws -> [Float] {
         let m = trainStep()
+        if let problem = nonFinite { throw TrainingError("training stopped: \(problem)") }
         return [m.loss, m.dvaeMSE, m.crossEntropy, m.commitment, m.temperature, m.gradientMax, m.batchCodeUsage, m.liveCodes]
     }
 
@@ -213,4 +223,18 @@ extension SVQTrainer: TrainingTask {
         try Checkpoint.restore(trainer.optimizer, from: file)
         return trainer
     }
+}
+
+/// The trained parameters whose gradients have a NaN or infinity, in optimizer order, described.
+func firstNonFiniteGradient(_ optimizer: Adam) -> String? {
+    var bad: [String] = []
+    for group in optimizer.groups {
+        for (name, t) in group.parameters {
+            guard let g = t.grad else { continue }
+            let p = g.data
+            if (0..<g.count).contains(where: { !p[$0].isFinite }) { bad.append(name) }
+        }
+    }
+    guard let first = bad.first else { return nil }
+    return bad.count == 1 ? first : "\(first) (and \(bad.count - 1) more: \(bad.dropFirst().prefix(8).joined(separator: ", "))\(bad.count > 9 ? ", …" : ""))"
 }

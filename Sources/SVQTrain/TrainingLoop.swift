@@ -16,7 +16,7 @@ public protocol TrainingTask: AnyObject {
     var totalSteps: Int { get }
     /// Metric names, in the order `runStep` returns their values.
     var metricNames: [String] { get }
-    func runStep() -> [Float]
+    func runStep() throws -> [Float]
     func writeCheckpoint(to url: URL) throws
 }
 
@@ -60,7 +60,7 @@ public struct TrainingLoop {
                 progress?("interrupted at step \(task.step); checkpoint written to \(checkpoint.path) (resume with --resume)")
                 return false
             }
-            let values = task.runStep()
+            let values = try task.runStep()
             for (i, v) in values.enumerated() { sums[i] += Double(v) }
             windowSteps += 1
             let s = task.step

@@ -199,6 +199,7 @@ func benchConv(_ s: ConvShape, algorithm: Conv2dAlgorithm) -> ConvResult {
 let options = parseOptions()
 if let t = options.threads { Engine.setThreadCount(t) } else { Engine.setThreadCount(Engine.threadCount) }
 if let preset = options.trainPreset {
+    Engine.retainFreedMemory()
     runTrainBenchmark(preset: preset, batch: options.trainBatch, steps: options.trainSteps,
                       dropout: getenv("SVQ_BENCH_DROPOUT").flatMap { Float(String(cString: $0)) })
     exit(0)

@@ -72,6 +72,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if let t = threads { Engine.setThreadCount(t) }
+        Engine.retainFreedMemory()
         let runDir = URL(fileURLWithPath: runPath)
         let checkpoint = runDir.appendingPathComponent("checkpoint.safetensors")
         let trainer: SVQTrainer

@@ -33,6 +33,7 @@ struct TrainPriorCommand: ParsableCommand {
 
     func run() throws {
         if let t = threads { Engine.setThreadCount(t) }
+        Engine.retainFreedMemory()
         let runDir = URL(fileURLWithPath: runPath)
         let checkpoint = runDir.appendingPathComponent("checkpoint.safetensors")
         let modelURL = URL(fileURLWithPath: model)

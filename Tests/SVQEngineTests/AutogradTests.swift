@@ -95,6 +95,19 @@ final class AutogradTests: XCTestCase {
 }
 
 final class RandomTests: XCTestCase {
+    /// Every 32-bit word maps strictly inside (0, 1), so −log(−log(u)) (Gumbel) and −log(u) are finite.
+    /// The top words are the risky ones: float32 rounding took the largest to exactly 1.
+    func testUnitOpenStaysStrictlyInsideTheUnitInterval() {
+        let words: [UInt32] = [0, 1, 255, 256, 1 << 31, UInt32.max - 511, UInt32.max - 256, UInt32.max - 255, UInt32.max]
+        for w in words {
+            let u = unitOpen(w)
+            XCTAssert(u > 0 && u < 1, "unitOpen(\(w)) = \(u)")
+            XCTAssert((-logf(-logf(u))).isFinite, "Gumbel of word \(w) is not finite")
+        }
+        // Monotone at the top: the clamp must not reorder values.
+        XCTAssertLessThanOrEqual(unitOpen(UInt32.max - 256), unitOpen(UInt32.max))
+    }
+
     /// Known-answer vectors for Philox4x32-10 published with the Random123 library (kat_vectors).
     func testPhiloxKnownAnswers() {
         let zero = philox4x32_10(counter: (0, 0, 0, 0), key: (0, 0))

@@ -1,0 +1,50 @@
+// The sizes a caller needs to build inputs and allocate outputs for a loaded model.
+
+import SVQModel
+
+/// What a loaded model takes and produces.
+///
+/// ```swift
+/// let info = model.info
+/// // images: [B, info.imageSize, info.imageSize, info.imageChannels]
+/// // codes:  [B, info.numSlots, info.numBlocks], each in 0..<info.codebookSize
+/// ```
+public struct ModelInfo: Equatable, Hashable, Sendable {
+    /// Height = width of input and output images, in pixels.
+    public let imageSize: Int
+    /// Channels of the images (3 = RGB).
+    public let imageChannels: Int
+    /// N: objects (slots) per image.
+    public let numSlots: Int
+    /// M: codes per object, one per block (factor).
+    public let numBlocks: Int
+    /// P: values per code, `0..<P`.
+    public let codebookSize: Int
+    /// S: width of a slot vector.
+    public let slotSize: Int
+    /// dVAE vocabulary (tokens per 4×4 patch).
+    public let vocabSize: Int
+    /// dVAE tokens the decoder writes per image, (imageSize / 4)².
+    public let tokensPerImage: Int
+    /// Whether `samplePrior` is available.
+    public let hasPrior: Bool
+
+    /// S / M: the width of one block of a slot, and of each codebook prototype.
+    public var blockSize: Int { slotSize / numBlocks }
+    /// N · M: codes per image.
+    public var codesPerImage: Int { numSlots * numBlocks }
+    /// Values per image: imageSize² · imageChannels.
+    public var valuesPerImage: Int { imageSize * imageSize * imageChannels }
+
+    init(_ c: SVQConfig) {
+        imageSize = c.imageSize
+        imageChannels = c.imageChannels
+        numSlots = c.numSlots
+        numBlocks = c.numBlocks
+        codebookSize = c.numPrototypes
+        slotSize = c.slotSize
+        vocabSize = c.vocabSize
+        tokensPerImage = c.tokensPerImage
+        hasPrior = c.prior != nil
+    }
+}

@@ -1,0 +1,27 @@
+// Process-wide settings of the runtime: the thread count and the version.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import SVQEngine
+
+/// Library-wide settings.
+///
+/// ```swift
+/// try Runtime.setThreadCount(2)   // before starting work
+/// ```
+public enum Runtime {
+    /// The library version.
+    public static let version = "0.1.0"
+
+    /// Threads used inside each call (matrix products and parallel loops); one per core by default.
+    public static var threadCount: Int { Engine.threadCount }
+
+    /// Sets the threads used inside each call: `n` ≥ 1, or 0 for one per CPU core. Process-wide: call it
+    /// before starting work, not while other threads are inside the library.
+    /// - Throws: `SVQError.invalidArgument` if `n` is negative.
+    public static func setThreadCount(_ n: Int) throws {
+        guard n >= 0 else { throw SVQError(.invalidArgument, "thread count must be at least 1, or 0 for one per core; got \(n)") }
+        Engine.setThreadCount(n == 0 ? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) : n)
+    }
+}

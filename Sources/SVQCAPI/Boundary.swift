@@ -1,0 +1,54 @@
+// The edge between C and Swift: every exported function runs its body through `guarded`, which turns any
+// thrown error into a status and a thread-local message, so no Swift error ever reaches a C caller.
+// (Traps cannot be caught; the SVQ module's checks ensure none can fire.)
+
+import CSVQ
+import SVQ
+
+/// Runs `body`; returns SVQ_STATUS_OK and clears the message, or the error's status with its message.
+func guarded(_ body: () throws -> Void) -> svq_status {
+    do {
+        try body()
+        LastError.clear()
+        return SVQ_STATUS_OK
+    } catch let error as SVQError {
+        LastError.set(error.message)
+        return status(error.code)
+    } catch {
+        LastError.set("internal error: \(error)")
+        return SVQ_STATUS_INTERNAL_ERROR
+    }
+}
+
+/// The C status of a Swift error code. Exhaustive both ways: a code or a status added on one side only
+/// fails to compile here (a missing case) or in the tests (a status with no code).
+func status(_ code: SVQError.Code) -> svq_status {
+    switch code {
+    case .invalidArgument: return SVQ_STATUS_INVALID_ARGUMENT
+    case .shapeMismatch: return SVQ_STATUS_SHAPE_MISMATCH
+    case .invalidValue: return SVQ_STATUS_INVALID_VALUE
+    case .bufferTooSmall: return SVQ_STATUS_BUFFER_TOO_SMALL
+    case .ioError: return SVQ_STATUS_IO_ERROR
+    case .invalidModel: return SVQ_STATUS_INVALID_MODEL
+    case .noPrior: return SVQ_STATUS_NO_PRIOR
+    case .internalError: return SVQ_STATUS_INTERNAL_ERROR
+    }
+}
+
+/// `pointer`, or an invalid-argument error naming the parameter if it is NULL.
+func required<P>(_ pointer: P?, _ name: String) throws -> P {
+    guard let pointer else { throw SVQError(.invalidArgument, "\(name) is NULL") }
+    return pointer
+}
+
+/// Fails with SVQ_STATUS_BUFFER_TOO_SMALL unless `capacity` (elements) holds `needed`.
+func checkCapacity(_ capacity: Int, _ needed: Int, _ name: String) throws {
+    guard capacity >= needed else {
+        throw SVQError(.bufferTooSmall, "\(name) holds \(capacity) elements but \(needed) are needed")
+    }
+}
+
+/// A C string that lives as long as the process.
+func immortalCString(_ s: StaticString) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
+}

@@ -1,0 +1,173 @@
+// `svq encode`, `svq decode`, `svq sample`, `svq edit`: the runtime (import SVQ) from the command line.
+
+import ArgumentParser
+import Foundation
+import SVQ
+import SVQData
+
+/// The codes file `svq encode` writes and `svq decode` reads.
+struct CodesFile: Codable {
+    var numSlots: Int
+    var numBlocks: Int
+    var codebookSize: Int
+    /// One [N][M] code array per image.
+    var codes: [[[Int32]]]
+}
+
+/// Options shared by the runtime commands.
+struct RuntimeModelOption: ParsableArguments {
+    @Option(help: "Model weights file.") var model = defaultModelPath
+
+    func load() throws -> SVQ.Model {
+        guard FileManager.default.fileExists(atPath: model) else {
+            throw ValidationError("no model at \(model) (the bundled model is \(defaultModelPath); pass --model)")
+        }
+        return try SVQ.Model(contentsOf: URL(fileURLWithPath: model))
+    }
+}
+
+/// PNG → NHWC bytes at the model's size.
+func readImage(_ path: String, size: Int) throws -> ShapedArray<UInt8> {
+    var image = try PNG.read(contentsOf: URL(fileURLWithPath: path))
+    if image.width != size || image.height != size { image = image.resized(width: size, height: size) }
+    return try ShapedArray(image.pixels, shape: [1, size, size, 3])
+}
+
+/// Image `i` of NHWC bytes `[B, H, W, 3]`.
+func rgbImage(_ images: ShapedArray<UInt8>, _ i: Int) -> RGBImage {
+    let h = images.shape[1], w = images.shape[2], per = h * w * 3
+    return RGBImage(width: w, height: h, pixels: Array(images.scalars[(i * per)..<((i + 1) * per)]))
+}
+
+func formatCodes(_ codes: [Int32], slots n: Int, blocks m: Int) -> String {
+    (0..<n).map { s in "slot \(s): " + (0..<m).map { String(codes[s * m + $0]) }.joined(separator: " ") }.joined(separator: "\n")
+}
+
+struct EncodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encode", abstract: "Print an image's codes: one line per object (slot), one code per block (factor).")
+
+    @Argument(help: "PNG image (resized to the model's size if needed).") var image: String
+    @OptionGroup var model: RuntimeModelOption
+    @Option(help: "Seed of the random slot initialisation.") var seed: UInt64 = 0
+    @Option(help: "Also write the codes as JSON (input of `svq decode`).") var json: String?
+    @Option(help: "Also write a PNG of each slot's attention mask beside the image.") var masks: String?
+
+    func run() throws {
+        let m = try model.load()
+        let info = m.info
+        let pixels = try readImage(image, size: info.imageSize)
+        let r = try m.encode(pixels, seed: seed, masks: masks != nil)
+        print(formatCodes(r.codes.scalars, slots: info.numSlots, blocks: info.numBlocks))
+        if let json {
+            let n = info.numSlots, b = info.numBlocks
+            let file = CodesFile(numSlots: n, numBlocks: b, codebookSize: info.codebookSize,
+                                 codes: [(0..<n).map { s in Array(r.codes.scalars[(s * b)..<((s + 1) * b)]) }])
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            try encoder.encode(file).write(to: URL(fileURLWithPath: json), options: .atomic)
+        }
+        if let masksPath = masks, let maskValues = r.masks {
+            let s = info.imageSize, plane = s * s
+            let input = rgbImage(pixels, 0)
+            var row = [input]
+            for slot in 0..<info.numSlots {
+                let mask = Array(maskValues.scalars[(slot * plane)..<((slot + 1) * plane)])
+                var grey = RGBImage(width: s, height: s)
+                for p in 0..<plane { let v = UInt8(min(max(mask[p], 0), 1) * 255); grey.pixels[3 * p] = v; grey.pixels[3 * p + 1] = v; grey.pixels[3 * p + 2] = v }
+                row.append(grey)
+            }
+            try PNG.write(ImageGrid.compose(rows: [row]), to: URL(fileURLWithPath: masksPath))
+        }
+    }
+}
+
+struct DecodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "decode", abstract: "Decode codes (JSON from `svq encode --json`) to an image.")
+
+    @Argument(help: "Codes JSON: {\"codes\": [[[code per block] per slot] per image], …}.") var codes: String
+    @OptionGroup var model: RuntimeModelOption
+    @Option(name: .shortAndLong, help: "Output PNG (several images are laid side by side).") var output: String
+    @Option(help: "Sample the decoder's tokens at this temperature instead of taking the most likely.") var temperature: Float?
+    @Option(help: "Seed of the token draws (with --temperature).") var seed: UInt64 = 0
+
+    func run() throws {
+        let m = try model.load()
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let file: CodesFile
+        do { file = try decoder.decode(CodesFile.self, from: Data(contentsOf: URL(fileURLWithPath: codes))) } catch {
+            throw ValidationError("\(codes) is not a codes file: \(error)")
+        }
+        let flat = file.codes.flatMap { $0.flatMap { $0 } }
+        let array = try ShapedArray(flat, shape: [file.codes.count, m.info.numSlots, m.info.numBlocks])
+        let sampling: Sampling = temperature.map { .sampled(temperature: $0, topK: nil) } ?? .greedy
+        let images = try m.decodeUInt8(array, sampling: sampling, seed: seed)
+        let row = (0..<file.codes.count).map { rgbImage(images, $0) }
+        try PNG.write(row.count == 1 ? row[0] : ImageGrid.compose(rows: [row]), to: URL(fileURLWithPath: output))
+        print("wrote \(output)")
+    }
+}
+
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sample", abstract: "Sample new scenes from the semantic prior and decode them.")
+
+    @OptionGroup var model: RuntimeModelOption
+    @Option(name: .short, help: "Number of scenes.") var n = 16
+    @Option(name: .shortAndLong, help: "Output PNG grid.") var output = "samples.png"
+    @Option(help: "Seed.") var seed: UInt64 = 0
+    @Option(help: "Prior temperature.") var temperature: Float = 1
+    @Option(help: "Keep the k most likely codes at each step.") var topK: Int?
+
+    func run() throws {
+        let m = try model.load()
+        let codes = try m.samplePrior(count: n, seed: seed, temperature: temperature, topK: topK)
+        let images = try m.decodeUInt8(codes)
+        let all = (0..<n).map { rgbImage(images, $0) }
+        let perRow = Int(Double(n).squareRoot().rounded(.up))
+        let rows = stride(from: 0, to: n, by: perRow).map { Array(all[$0..<min(n, $0 + perRow)]) }
+        try PNG.write(ImageGrid.compose(rows: rows), to: URL(fileURLWithPath: output))
+        for i in 0..<min(n, 4) {
+            let per = m.info.codesPerImage
+            print("scene \(i):\n" + formatCodes(Array(codes.scalars[(i * per)..<((i + 1) * per)]), slots: m.info.numSlots, blocks: m.info.numBlocks))
+        }
+        print("wrote \(n) scenes to \(output)")
+    }
+}
+
+struct EditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edit",
+        abstract: "Change one code of an image and decode it (the paper's latent traversal).",
+        discussion: "Encodes IMAGE, sets code (--slot, --block) to --code, and decodes. Without --code, writes every value of that code side by side.")
+
+    @Argument(help: "PNG image.") var image: String
+    @OptionGroup var model: RuntimeModelOption
+    @Option(help: "Slot (object) to edit.") var slot: Int
+    @Option(help: "Block (factor) to edit.") var block: Int
+    @Option(help: "New code; omit to traverse all values.") var code: Int?
+    @Option(name: .shortAndLong, help: "Output PNG.") var output: String
+    @Option(help: "Seed of the encoding.") var seed: UInt64 = 0
+
+    func run() throws {
+        let m = try model.load()
+        let info = m.info
+        guard (0..<info.numSlots).contains(slot) else { throw ValidationError("--slot must be in 0..<\(info.numSlots)") }
+        guard (0..<info.numBlocks).contains(block) else { throw ValidationError("--block must be in 0..<\(info.numBlocks)") }
+        if let code, !(0..<info.codebookSize).contains(code) { throw ValidationError("--code must be in 0..<\(info.codebookSize)") }
+        let pixels = try readImage(image, size: info.imageSize)
+        let original = try m.encode(pixels, seed: seed).codes.scalars
+        let values = code.map { [$0] } ?? Array(0..<info.codebookSize)
+        var batch: [Int32] = []
+        for v in values {
+            var c = original
+            c[slot * info.numBlocks + block] = Int32(v)
+            batch += c
+        }
+        let images = try m.decodeUInt8(try ShapedArray(batch, shape: [values.count, info.numSlots, info.numBlocks]))
+        let edited = (0..<values.count).map { rgbImage(images, $0) }
+        let out = values.count == 1 ? edited[0] : ImageGrid.compose(rows: [[rgbImage(pixels, 0)] + edited])
+        try PNG.write(out, to: URL(fileURLWithPath: output))
+        print("slot \(slot) block \(block): code \(original[slot * info.numBlocks + block]) → \(values.count == 1 ? String(values[0]) : "0…\(info.codebookSize - 1)"); wrote \(output)")
+    }
+}

@@ -1,0 +1,185 @@
+// The C ABI called from Swift (examples/c/test_capi.c covers it from C): statuses and messages for bad
+// pointers, handles and sizes, and the same results as the Swift API.
+
+import CSVQ
+import Foundation
+import SVQ
+import XCTest
+
+final class CAPITests: XCTestCase {
+    /// A loaded handle of the tiny model (freed by the caller).
+    func load(_ data: Data = TestModels.tinyData) throws -> OpaquePointer {
+        var handle: OpaquePointer?
+        let status = data.withUnsafeBytes { svq_model_load_memory($0.baseAddress, $0.count, &handle) }
+        XCTAssertEqual(status, SVQ_STATUS_OK, String(cString: svq_last_error()))
+        return try XCTUnwrap(handle)
+    }
+
+    var lastError: String { String(cString: svq_last_error()) }
+
+    func testVersionsAndStatusStrings() {
+        XCTAssertEqual(svq_api_version(), SVQ_API_VERSION)
+        XCTAssertEqual(String(cString: svq_version()), Runtime.version)
+        let pairs: [(SVQError.Code, svq_status)] = [
+            (.invalidArgument, SVQ_STATUS_INVALID_ARGUMENT), (.shapeMismatch, SVQ_STATUS_SHAPE_MISMATCH),
+            (.invalidValue, SVQ_STATUS_INVALID_VALUE), (.bufferTooSmall, SVQ_STATUS_BUFFER_TOO_SMALL),
+            (.ioError, SVQ_STATUS_IO_ERROR), (.invalidModel, SVQ_STATUS_INVALID_MODEL),
+            (.noPrior, SVQ_STATUS_NO_PRIOR), (.internalError, SVQ_STATUS_INTERNAL_ERROR)]
+        XCTAssertEqual(pairs.map(\.0), SVQError.Code.allCases)
+        for (code, status) in pairs {
+            XCTAssertEqual(UInt32(code.rawValue), status.rawValue, "\(code)")
+            XCTAssertNotEqual(String(cString: svq_status_string(status)), "unknown status")
+        }
+        XCTAssertEqual(String(cString: svq_status_string(SVQ_STATUS_OK)), "ok")
+        XCTAssertEqual(String(cString: svq_status_string(svq_status(rawValue: 99))), "unknown status")
+    }
+
+    func testLoadErrors() {
+        var handle: OpaquePointer? = OpaquePointer(bitPattern: 0x1234)
+        XCTAssertEqual(svq_model_load_file(nil, &handle), SVQ_STATUS_INVALID_ARGUMENT)
+        XCTAssertNil(handle, "out_model is cleared on error")
+        XCTAssertTrue(lastError.contains("path"))
+        XCTAssertEqual(svq_model_load_file("/nonexistent.safetensors", nil), SVQ_STATUS_INVALID_ARGUMENT)
+        XCTAssertEqual(svq_model_load_file("/nonexistent.safetensors", &handle), SVQ_STATUS_IO_ERROR)
+        XCTAssertTrue(lastError.contains("/nonexistent.safetensors"), lastError)
+        XCTAssertEqual(svq_model_load_memory(nil, 10, &handle), SVQ_STATUS_INVALID_ARGUMENT)
+        XCTAssertEqual(svq_model_load_memory(nil, 0, &handle), SVQ_STATUS_INVALID_MODEL)
+        let junk: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+        XCTAssertEqual(svq_model_load_memory(junk, junk.count, &handle), SVQ_STATUS_INVALID_MODEL)
+        XCTAssertNil(handle)
+        XCTAssertFalse(lastError.isEmpty)
+    }
+
+    func testHandles() throws {
+        let model = try load()
+        var info = svq_info()
+        XCTAssertEqual(svq_model_info(model, &info), SVQ_STATUS_OK)
+        XCTAssertEqual(lastError, "", "success clears the message")
+        XCTAssertEqual([info.image_size, info.image_channels, info.num_slots, info.num_blocks, info.codebook_size,
+                        info.slot_size, info.vocab_size, info.tokens_per_image], [64, 3, 3, 4, 8, 64, 32, 256])
+        XCTAssertTrue(info.has_prior)
+        XCTAssertEqual(svq_model_info(model, nil), SVQ_STATUS_INVALID_ARGUMENT)
+        XCTAssertEqual(svq_model_info(nil, &info), SVQ_STATUS_INVALID_ARGUMENT)
+        XCTAssertEqual(svq_model_info(OpaquePointer(bitPattern: 0xdead_beef), &info), SVQ_STATUS_INVALID_ARGUMENT)
+        svq_model_free(model)
+        XCTAssertEqual(svq_model_info(model, &info), SVQ_STATUS_INVALID_ARGUMENT, "a freed handle")
+        XCTAssertTrue(lastError.contains("not a loaded model"), lastError)
+        svq_model_free(model)    // twice: a no-op
+        svq_model_free(nil)
+        let again = try load()
+        XCTAssertNotEqual(again, model, "handles are never reused")
+        svq_model_free(again)
+    }
+
+    func testEncodeDecodeMatchTheSwiftAPI() throws {
+        let model = try load()
+        defer { svq_model_free(model) }
+        let images = testImages(batch: 2), swift = TestModels.tiny
+        var params = svq_encode_default_params()
+        params.seed = 6
+        var codes = [Int32](repeating: -1, count: 24)
+        var masks = [Float](repeating: -1, count: 2 * 3 * 64 * 64)
+        var slots = [Float](repeating: -1, count: 2 * 3 * 64)
+        XCTAssertEqual(svq_encode_f32(model, images.scalars, 2, 64, 64, 3, &params, &codes, codes.count,
+                                      &masks, masks.count, &slots, slots.count), SVQ_STATUS_OK, lastError)
+        let expected = try swift.encode(images, seed: 6, masks: true, slots: true)
+        XCTAssertEqual(codes, expected.codes.scalars)
+        XCTAssertEqual(masks, expected.masks?.scalars)
+        XCTAssertEqual(slots, expected.slots?.scalars)
+
+        var decode = svq_decode_default_params()
+        decode.sampling = SVQ_SAMPLING_SAMPLE
+        decode.temperature = 0.9
+        decode.top_k = 4
+        decode.seed = 2
+        var pixels = [UInt8](repeating: 0, count: 2 * 64 * 64 * 3)
+        XCTAssertEqual(svq_decode_u8(model, codes, 2, &decode, &pixels, pixels.count), SVQ_STATUS_OK, lastError)
+        let shaped = try ShapedArray(codes, shape: [2, 3, 4])
+        XCTAssertEqual(pixels, try swift.decodeUInt8(shaped, sampling: .sampled(temperature: 0.9, topK: 4), seed: 2).scalars)
+
+        var prior = svq_prior_default_params()
+        prior.seed = 8
+        XCTAssertEqual(svq_prior_sample(model, 2, &prior, nil, nil, &codes, codes.count), SVQ_STATUS_OK, lastError)
+        XCTAssertEqual(codes, try swift.samplePrior(count: 2, seed: 8).scalars)
+    }
+
+    func testBadArgumentsGiveStatusesAndMessages() throws {
+        let model = try load()
+        defer { svq_model_free(model) }
+        let images = testImages(batch: 1).scalars
+        var codes = [Int32](repeating: 0, count: 12)
+        var out = [Float](repeating: 0, count: 64 * 64 * 3)
+        func expect(_ status: svq_status, _ expected: svq_status, _ fragment: String, line: UInt = #line) {
+            XCTAssertEqual(status, expected, lastError, line: line)
+            XCTAssertTrue(lastError.contains(fragment), "\"\(lastError)\" lacks \"\(fragment)\"", line: line)
+        }
+        expect(svq_encode_f32(model, nil, 1, 64, 64, 3, nil, &codes, 12, nil, 0, nil, 0), SVQ_STATUS_INVALID_ARGUMENT, "images")
+        expect(svq_encode_f32(model, images, 1, 64, 64, 3, nil, nil, 12, nil, 0, nil, 0), SVQ_STATUS_INVALID_ARGUMENT, "codes")
+        expect(svq_encode_f32(model, images, 0, 64, 64, 3, nil, &codes, 12, nil, 0, nil, 0), SVQ_STATUS_INVALID_ARGUMENT, "batch")
+        expect(svq_encode_f32(model, images, -5, 64, 64, 3, nil, &codes, 12, nil, 0, nil, 0), SVQ_STATUS_INVALID_ARGUMENT, "batch")
+        expect(svq_encode_f32(model, images, 1, 32, 64, 3, nil, &codes, 12, nil, 0, nil, 0), SVQ_STATUS_SHAPE_MISMATCH, "64×64")
+        expect(svq_encode_f32(model, images, 1, 64, 64, -3, nil, &codes, 12, nil, 0, nil, 0), SVQ_STATUS_SHAPE_MISMATCH, "channels")
+        expect(svq_encode_f32(model, images, 1, 64, 64, 3, nil, &codes, 11, nil, 0, nil, 0), SVQ_STATUS_BUFFER_TOO_SMALL, "12")
+        expect(svq_encode_f32(model, images, 1, 64, 64, 3, nil, &codes, 12, &out, 100, nil, 0), SVQ_STATUS_BUFFER_TOO_SMALL, "12288")
+        expect(svq_encode_f32(model, images, 1, 64, 64, 3, nil, &codes, 12, nil, 0, &out, 191), SVQ_STATUS_BUFFER_TOO_SMALL, "192")
+        var nan = images
+        nan[77] = .nan
+        expect(svq_encode_f32(model, nan, 1, 64, 64, 3, nil, &codes, 12, nil, 0, nil, 0), SVQ_STATUS_INVALID_VALUE, "NaN")
+
+        codes = [Int32](repeating: 0, count: 12)
+        expect(svq_decode_f32(model, nil, 1, nil, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "codes")
+        expect(svq_decode_f32(model, codes, 1, nil, nil, out.count), SVQ_STATUS_INVALID_ARGUMENT, "images")
+        expect(svq_decode_f32(model, codes, 0, nil, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "batch")
+        expect(svq_decode_f32(model, codes, 1, nil, &out, out.count - 1), SVQ_STATUS_BUFFER_TOO_SMALL, "12288")
+        codes[3] = 8
+        expect(svq_decode_f32(model, codes, 1, nil, &out, out.count), SVQ_STATUS_INVALID_VALUE, "outside 0..<8")
+        codes[3] = 0
+        var params = svq_decode_default_params()
+        params.sampling = svq_sampling(rawValue: 7)
+        expect(svq_decode_f32(model, codes, 1, &params, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "sampling")
+        params = svq_decode_default_params()
+        params.sampling = SVQ_SAMPLING_SAMPLE
+        params.top_k = -1
+        expect(svq_decode_f32(model, codes, 1, &params, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "top_k")
+        params.top_k = 0
+        params.temperature = 0
+        expect(svq_decode_f32(model, codes, 1, &params, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "temperature")
+
+        let mask = [UInt8](repeating: 1, count: 12)
+        expect(svq_prior_sample(model, 1, nil, nil, mask, &codes, 12), SVQ_STATUS_INVALID_ARGUMENT, "without the fixed codes")
+        expect(svq_prior_sample(model, 1, nil, codes, nil, &codes, 12), SVQ_STATUS_INVALID_ARGUMENT, "without a mask")
+        expect(svq_prior_sample(model, 0, nil, nil, nil, &codes, 12), SVQ_STATUS_INVALID_ARGUMENT, "count")
+        expect(svq_prior_sample(model, 2, nil, nil, nil, &codes, 12), SVQ_STATUS_BUFFER_TOO_SMALL, "24")
+        var prior = svq_prior_default_params()
+        prior.temperature = .nan
+        expect(svq_prior_sample(model, 1, &prior, nil, nil, &codes, 12), SVQ_STATUS_INVALID_ARGUMENT, "temperature")
+        var bad = codes
+        bad[11] = -2
+        expect(svq_prior_sample(model, 1, nil, bad, mask, &codes, 12), SVQ_STATUS_INVALID_VALUE, "-2")
+
+        expect(svq_codebook(model, 4, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "block")
+        expect(svq_codebook(model, 0, &out, 127), SVQ_STATUS_BUFFER_TOO_SMALL, "128")
+        expect(svq_codebook(model, 0, nil, 128), SVQ_STATUS_INVALID_ARGUMENT, "out")
+        expect(svq_set_threads(-1), SVQ_STATUS_INVALID_ARGUMENT, "thread")
+
+        let noPrior = try load(TestModels.tinyNoPriorData)
+        defer { svq_model_free(noPrior) }
+        expect(svq_prior_sample(noPrior, 1, nil, nil, nil, &codes, 12), SVQ_STATUS_NO_PRIOR, "prior")
+    }
+
+    func testLastErrorIsPerThread() throws {
+        XCTAssertEqual(svq_model_info(nil, nil), SVQ_STATUS_INVALID_ARGUMENT)
+        let mine = lastError
+        XCTAssertFalse(mine.isEmpty)
+        let done = DispatchSemaphore(value: 0)
+        let other = Thread {
+            XCTAssertEqual(String(cString: svq_last_error()), "", "a new thread starts with no message")
+            _ = svq_set_threads(-7)
+            XCTAssertTrue(String(cString: svq_last_error()).contains("-7"))
+            done.signal()
+        }
+        other.start()
+        done.wait()
+        XCTAssertEqual(lastError, mine, "another thread's failure leaves this thread's message alone")
+    }
+}

@@ -1,0 +1,127 @@
+// Encode and decode through the runtime API: shapes, value ranges, determinism per seed, and agreement
+// with SVQModel called directly on NCHW tensors (which checks the NHWC layout conversions).
+
+import Foundation
+import SafeTensors
+import SVQ
+import SVQEngine
+import SVQModel
+import XCTest
+
+final class EncodeDecodeTests: XCTestCase {
+    let model = TestModels.tiny
+
+    /// The wrapped model, loaded from the same bytes, for direct comparisons.
+    static let direct: SVQModel = {
+        let m = try! SVQModel(file: try! SafeTensorsFile(data: TestModels.tinyData))
+        m.freeze()
+        m.train(false)
+        return m
+    }()
+
+    func testEncodeShapesAndRanges() throws {
+        let images = testImages(batch: 2)
+        let r = try model.encode(images, seed: 1, masks: true, slots: true)
+        XCTAssertEqual(r.codes.shape, [2, 3, 4])
+        XCTAssertTrue(r.codes.scalars.allSatisfy { $0 >= 0 && $0 < 8 })
+        let masks = try XCTUnwrap(r.masks)
+        XCTAssertEqual(masks.shape, [2, 3, 64, 64])
+        // Each pixel's shares over the 3 objects sum to 1.
+        for b in 0..<2 {
+            for pixel in stride(from: 0, to: 64 * 64, by: 97) {
+                let sum = (0..<3).map { masks.scalars[(b * 3 + $0) * 64 * 64 + pixel] }.reduce(0, +)
+                XCTAssertEqual(sum, 1, accuracy: 1e-4)
+            }
+        }
+        let slots = try XCTUnwrap(r.slots)
+        XCTAssertEqual(slots.shape, [2, 3, 64])
+        // A quantized slot is its codes' codebook rows, block after block.
+        for (i, code) in r.codes.scalars.enumerated() {
+            let block = i % 4, slot = i / 4
+            let row = try model.codebook(block: block).scalars[Int(code) * 16..<(Int(code) + 1) * 16]
+            XCTAssertEqual(Array(slots.scalars[slot * 64 + block * 16..<slot * 64 + (block + 1) * 16]), Array(row))
+        }
+        let plain = try model.encode(images, seed: 1)
+        XCTAssertNil(plain.masks)
+        XCTAssertNil(plain.slots)
+        XCTAssertEqual(plain.codes, r.codes)
+    }
+
+    func testEncodeIsDeterministicPerSeed() throws {
+        let images = testImages(batch: 3)
+        XCTAssertEqual(try model.encode(images, seed: 7), try model.encode(images, seed: 7))
+        let seeds = try (0..<6).map { try model.encode(images, seed: UInt64($0), slots: true).slots! }
+        XCTAssertGreaterThan(Set(seeds.map(\.scalars)).count, 1, "the seed should matter (random slot init)")
+    }
+
+    func testUInt8AndFloatEncodingsAgree() throws {
+        let bytes = testImageBytes(batch: 2)
+        let floats = try ShapedArray(bytes.scalars.map { Float($0) / 255 }, shape: bytes.shape)
+        XCTAssertEqual(try model.encode(bytes, seed: 4, masks: true, slots: true),
+                       try model.encode(floats, seed: 4, masks: true, slots: true))
+    }
+
+    func testEncodeMatchesTheModelOnNCHW() throws {
+        let images = testImages(batch: 2)
+        var nchw = [Float](repeating: 0, count: images.count)
+        for b in 0..<2 { for y in 0..<64 { for x in 0..<64 { for c in 0..<3 {
+            nchw[((b * 3 + c) * 64 + y) * 64 + x] = images.scalars[((b * 64 + y) * 64 + x) * 3 + c]
+        } } } }
+        var rng = RandomGenerator(seed: 9)
+        let expected = withoutGradients { Self.direct.encode(Tensor(nchw, shape: [2, 3, 64, 64]), rng: &rng) }
+        let got = try model.encode(images, seed: 9, masks: true)
+        XCTAssertEqual(got.codes.scalars, expected.codes.values)
+        XCTAssertEqual(got.masks?.scalars, Self.direct.masks(expected).scalars)
+    }
+
+    func testDecodeShapesRangesAndLayout() throws {
+        let codes = try model.encode(testImages(batch: 2), seed: 2).codes
+        let images = try model.decode(codes)
+        XCTAssertEqual(images.shape, [2, 64, 64, 3])
+        XCTAssertTrue(images.scalars.allSatisfy { $0 >= 0 && $0 <= 1 })
+        var rng = RandomGenerator(seed: 0)
+        let nchw = withoutGradients {
+            Self.direct.decode(codes: IntTensor(codes.scalars, shape: [2, 3, 4]), rng: &rng)
+        }
+        for b in 0..<2 { for y in stride(from: 0, to: 64, by: 7) { for x in stride(from: 0, to: 64, by: 5) { for c in 0..<3 {
+            XCTAssertEqual(images.scalars[((b * 64 + y) * 64 + x) * 3 + c], nchw.data[((b * 3 + c) * 64 + y) * 64 + x])
+        } } } }
+        let bytes = try model.decodeUInt8(codes)
+        XCTAssertEqual(bytes.shape, [2, 64, 64, 3])
+        XCTAssertEqual(bytes.scalars, images.scalars.map { UInt8(($0 * 255).rounded()) })
+    }
+
+    func testGreedyDecodeIsDeterministicAndSampledFollowsTheSeed() throws {
+        let codes = try model.samplePrior(count: 2, seed: 1)
+        XCTAssertEqual(try model.decode(codes, seed: 1), try model.decode(codes, seed: 2), "greedy ignores the seed")
+        let sampling = Sampling.sampled(temperature: 1.5, topK: nil)
+        let a = try model.decode(codes, sampling: sampling, seed: 3)
+        XCTAssertEqual(a, try model.decode(codes, sampling: sampling, seed: 3))
+        XCTAssertNotEqual(a, try model.decode(codes, sampling: sampling, seed: 4))
+        // top-1 sampling is greedy.
+        XCTAssertEqual(try model.decode(codes, sampling: .sampled(temperature: 1, topK: 1), seed: 5), try model.decode(codes))
+    }
+
+    func testCodebooks() throws {
+        for block in 0..<4 {
+            let book = try model.codebook(block: block)
+            XCTAssertEqual(book.shape, [8, 16])
+            let expected = Self.direct.slotAttention.quantizer.codebooks.scalars[block * 128..<(block + 1) * 128]
+            XCTAssertEqual(book.scalars, Array(expected))
+        }
+    }
+
+    func testThreadCountSetting() throws {
+        let before = Runtime.threadCount
+        defer { try? Runtime.setThreadCount(before) }
+        try Runtime.setThreadCount(1)
+        XCTAssertEqual(Runtime.threadCount, 1)
+        let images = testImages(batch: 2)
+        let one = try model.encode(images, seed: 3, slots: true)
+        try Runtime.setThreadCount(0)
+        XCTAssertGreaterThanOrEqual(Runtime.threadCount, 1)
+        try Runtime.setThreadCount(2)
+        XCTAssertEqual(try model.encode(images, seed: 3, slots: true), one, "results must not depend on the thread count")
+        expectError(.invalidArgument, try Runtime.setThreadCount(-1))
+    }
+}
