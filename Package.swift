@@ -25,6 +25,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -54,11 +55,14 @@ let package = Package(
         .target(name: "SVQEval", dependencies: ["SVQEngine", "SVQModel", "SVQData"], swiftSettings: engineSettings),
         .target(name: "SVQ", dependencies: ["SVQEngine", "SVQModel", "SafeTensors"], swiftSettings: engineSettings),
         .target(name: "SVQCAPI", dependencies: ["SVQ", "CSVQ"], swiftSettings: engineSettings),
+        .target(name: "SVQONNX", dependencies: ["SVQEngine", "SVQNN", "SVQModel", "SafeTensors",
+                                                .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                swiftSettings: engineSettings),
 
         // MARK: - Executables
         .executableTarget(
             name: "svq",
-            dependencies: ["SVQ", "SVQModel", "SVQData", "SVQTrain", "SVQEval", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SVQ", "SVQModel", "SVQData", "SVQTrain", "SVQEval", "SVQONNX", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineSettings
         ),
         .executableTarget(name: "svq-bench", dependencies: ["SVQEngine", "SVQModel", "SVQTrain"], swiftSettings: engineSettings),
@@ -73,6 +77,7 @@ let package = Package(
         .testTarget(name: "SVQEvalTests", dependencies: ["SVQEval", "SVQModel", "SVQData", "SVQEngine"]),
         .testTarget(name: "SVQTrainTests", dependencies: ["SVQTrain", "SVQModel", "SVQData", "SVQEngine", "SVQNN", "SVQOptim"]),
         .testTarget(name: "SVQRuntimeTests", dependencies: ["SVQ", "SVQCAPI", "CSVQ", "SVQModel", "SVQEngine", "SafeTensors"]),
+        .testTarget(name: "SVQONNXTests", dependencies: ["SVQONNX", "SVQModel", "SVQEngine", "SafeTensors"]),
     ],
     swiftLanguageModes: [.v5]
 )

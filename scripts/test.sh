@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: install what is missing, build in release mode (the numerical tests are slow in debug), run
 # the Swift test suites, then the C/C++ programs against the installed library (test-native.sh) and the
-# Python package (test-python.sh). Ends with one plain summary line per part.
+# Python package (test-python.sh), then ONNX Runtime on our exported graphs (test-onnx.sh). Ends with one plain summary line per part.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -18,6 +18,8 @@ bash scripts/test-native.sh
 native_status=$?
 bash scripts/test-python.sh
 python_status=$?
+bash scripts/test-onnx.sh
+onnx_status=$?
 
 if [ -n "$summary" ]; then
     total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
@@ -28,4 +30,5 @@ else
 fi
 echo "native (C, C++): $([ $native_status -eq 0 ] && echo passed || echo FAILED)"
 echo "python: $([ $python_status -eq 0 ] && echo passed || echo FAILED)"
-[ "$swift_status" -eq 0 ] && [ $native_status -eq 0 ] && [ $python_status -eq 0 ]
+echo "onnx (ONNX Runtime vs ours): $([ $onnx_status -eq 0 ] && echo passed || echo FAILED)"
+[ "$swift_status" -eq 0 ] && [ $native_status -eq 0 ] && [ $python_status -eq 0 ] && [ $onnx_status -eq 0 ]
