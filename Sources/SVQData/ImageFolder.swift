@@ -58,6 +58,9 @@ public struct ImageFolder: Sendable {
 
     public var count: Int { files.count }
 
+    /// The first `n` files (all of them when there are fewer).
+    public func prefix(_ n: Int) -> ImageFolder { ImageFolder(directory: directory, files: Array(files.prefix(max(0, n)))) }
+
     /// The index range of `split` among `count` sorted files (official 70 / 15 / 15).
     public static func range(of split: DatasetSplit, count: Int) -> Range<Int> {
         let trainEnd = Int(Double(count) * 0.7)

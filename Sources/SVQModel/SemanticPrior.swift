@@ -214,11 +214,7 @@ public final class SemanticPrior: Module {
     }
 
     /// Additive causal mask `[T, T]`: 0 where key j ≤ query i, −inf above the diagonal.
-    static func causalMask(_ t: Int) -> Tensor {
-        let m = Tensor(zeros: [t, t])
-        for i in 0..<t { for j in (i + 1)..<max(t, i + 1) { m.data[i * t + j] = -.infinity } }
-        return m
-    }
+    static func causalMask(_ t: Int) -> Tensor { causalAdditiveMask(queries: t, keys: t) }
 
     private func layerForward(_ layer: PriorEncoderLayer, _ x: Tensor, batch b: Int, length t: Int,
                               mask: Tensor?, dropping: Bool, rng: inout RandomGenerator?) -> Tensor {

@@ -58,11 +58,7 @@ public struct ImageSet: Sendable {
     }
 
     /// A checksum of the pixels (FNV-1a), so a resumed run can tell it is on the same data.
-    public var fingerprint: UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
-    }
+    public var fingerprint: UInt64 { fnv1a(bytes) }
 }
 
 /// Which examples each step sees: epochs of a seeded permutation, `batchSize` at a time, the incomplete
@@ -101,4 +97,11 @@ public enum RandomStreams {
     public static let stepBase: UInt64 = 1 << 48
     /// The slot noise of the prior's one-off encoding of the dataset.
     public static let encodingCache: UInt64 = 1 << 40
+}
+
+/// FNV-1a of bytes: a cheap identity for cache keys and resume checks (not a cryptographic hash).
+public func fnv1a<Bytes: Sequence>(_ bytes: Bytes) -> UInt64 where Bytes.Element == UInt8 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    return h
 }

@@ -134,7 +134,7 @@ public final class PriorTrainer {
         var rng = RandomGenerator(seed: options.seed, stream: RandomStreams.stepBase + UInt64(s))
         let loss = prior.loss(codes.batch(schedule.indices(step: s)), rng: &rng)
         loss.backward()
-        if let bad = firstNonFiniteGradient(optimizer) {
+        if let bad = nonFiniteGradients(optimizer) {
             prior.zeroGrad()
             nonFinite = "step \(s): the gradient of \(bad) is not finite"
             return (loss.item(), .nan)

@@ -137,7 +137,7 @@ public final class SVQTrainer {
         let (loss, metrics) = losses(batch, temperature: temperature(at: s), rng: &rng)
         loss.backward()
         var m = metrics
-        if let bad = firstNonFiniteGradient(optimizer) {
+        if let bad = nonFiniteGradients(optimizer) {
             // Stop before Adam spreads it into the weights: the last checkpoint stays good.
             model.zeroGrad()
             nonFinite = "step \(s): the gradient of \(bad) is not finite (loss \(metrics.loss))"
@@ -226,7 +226,7 @@ extension SVQTrainer: TrainingTask {
 }
 
 /// The trained parameters whose gradients have a NaN or infinity, in optimizer order, described.
-func firstNonFiniteGradient(_ optimizer: Adam) -> String? {
+func nonFiniteGradients(_ optimizer: Adam) -> String? {
     var bad: [String] = []
     for group in optimizer.groups {
         for (name, t) in group.parameters {

@@ -38,11 +38,10 @@ struct EvalCommand: ParsableCommand {
         }
         let svq = try loadModelOrCheckpoint(model)
         let c = svq.config
-        let folder = try ImageFolder(directory: URL(fileURLWithPath: data)).split(which)
-        let files = Array(folder.files.prefix(limit))
+        let folder = try ImageFolder(directory: URL(fileURLWithPath: data)).split(which).prefix(limit)
+        let files = folder.files
         guard !files.isEmpty else { throw ValidationError("no images in the \(split) split of \(data)") }
-        let images = try ImageFolder(directory: URL(fileURLWithPath: data)).split(which).loadAll(size: c.imageSize)
-            .prefix(files.count).map { $0 }
+        let images = try folder.loadAll(size: c.imageSize)
         let scenes: [SpriteScene]? = try? files.map {
             try SpriteDataset.scene(contentsOf: $0.deletingPathExtension().appendingPathExtension("json"))
         }

@@ -86,10 +86,3 @@ struct TrainPriorCommand: ParsableCommand {
         }
     }
 }
-
-/// FNV-1a of bytes: a cheap identity for cache keys.
-func fnv1a(_ data: Data) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-    return h
-}
