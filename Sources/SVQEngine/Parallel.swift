@@ -17,12 +17,18 @@ public enum Engine {
     /// Number of threads used by the engine (OpenBLAS and the parallel loops). Defaults to the core count.
     public static var threadCount: Int { threads }
 
-    /// Sets the thread count for OpenBLAS and the engine's parallel loops (clamped to at least 1).
+    /// Sets the thread count of the engine's parallel loops and matrix products (clamped to at least 1).
     /// Meant to be set once, before work starts.
     public static func setThreadCount(_ n: Int) {
         threads = max(1, n)
-        openblas_set_num_threads(Int32(threads))
+        _ = singleThreadedBLAS
     }
+
+    /// OpenBLAS runs on the calling thread only: the engine splits large products across its own threads
+    /// (see `sgemm`). Two pools on two cores fought each other — OpenBLAS's idle workers spin in
+    /// sched_yield while ours do elementwise work — which cost ~20% of an encode and most of the second
+    /// core in training.
+    static let singleThreadedBLAS: Void = { openblas_set_num_threads(1) }()
 
     /// Keeps freed memory in the process heap instead of returning it to the kernel (glibc `mallopt`).
     /// Training frees and reallocates the same multi-megabyte activations every step; with glibc's defaults
@@ -42,17 +48,40 @@ public enum Engine {
 /// Below this many elements a loop runs on the calling thread: dispatch costs more than it saves.
 @usableFromInline let parallelGrain = 1 << 15
 
+/// Marks the threads that are running a piece of a parallel loop, so that work started inside one (a
+/// product inside a per-head loop, say) runs serially instead of splitting again: two cores have no
+/// spare threads for nested parallelism.
+@usableFromInline enum ParallelRegion {
+    static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+
+    @usableFromInline static var isInside: Bool { pthread_getspecific(key) != nil }
+
+    /// Runs `body(i)` for `i` in `0..<count` on the engine's threads, each call marked as inside a region.
+    @usableFromInline static func perform(_ count: Int, _ body: (Int) -> Void) {
+        DispatchQueue.concurrentPerform(iterations: count) { i in
+            let outer = pthread_getspecific(key)
+            pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+            body(i)
+            pthread_setspecific(key, outer)
+        }
+    }
+}
+
 /// Splits `0..<count` into contiguous chunks and runs `body(lo, hi)` on them across the engine's threads.
 @inlinable
 func parallelChunks(_ count: Int, grain: Int = parallelGrain, _ body: (Int, Int) -> Void) {
     let workers = Engine.threadCount
-    if workers <= 1 || count < 2 * grain {
+    if workers <= 1 || count < 2 * grain || ParallelRegion.isInside {
         if count > 0 { body(0, count) }
         return
     }
     let chunks = min(workers, (count + grain - 1) / grain)
     let per = (count + chunks - 1) / chunks
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+    ParallelRegion.perform(chunks) { c in
         let lo = c * per
         let hi = min(count, lo + per)
         if lo < hi { body(lo, hi) }
@@ -64,13 +93,13 @@ func parallelChunks(_ count: Int, grain: Int = parallelGrain, _ body: (Int, Int)
 @inlinable
 func parallelItems(_ count: Int, costPerItem: Int, _ body: (Int) -> Void) {
     let workers = Engine.threadCount
-    if workers <= 1 || count <= 1 || count * costPerItem < 2 * parallelGrain {
+    if workers <= 1 || count <= 1 || count * costPerItem < 2 * parallelGrain || ParallelRegion.isInside {
         for i in 0..<count { body(i) }
         return
     }
     let chunks = min(workers, count)
     let per = (count + chunks - 1) / chunks
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+    ParallelRegion.perform(chunks) { c in
         let lo = c * per
         let hi = min(count, lo + per)
         for i in lo..<max(lo, hi) { body(i) }

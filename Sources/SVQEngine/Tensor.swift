@@ -8,17 +8,24 @@
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    /// Whether `TensorMemory` counted this buffer (it was tracking when the buffer was made).
+    private let counted: Bool
 
     /// Allocates `count` floats, zero-filled unless `zeroed` is false.
     public init(count: Int, zeroed: Bool = true) {
         precondition(count >= 0, "negative storage size")
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        let raw = TensorMemory.allocate(byteCount: max(count, 1) * 4)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
+        counted = TensorMemory.enabled
+        if counted { TensorMemory.allocated(count * 4) }
         if zeroed { pointer.initialize(repeating: 0, count: count) }
     }
 
-    deinit { pointer.deallocate() }
+    deinit {
+        if counted { TensorMemory.freed(count * 4) }
+        TensorMemory.deallocate(UnsafeMutableRawPointer(pointer), byteCount: max(count, 1) * 4)
+    }
 }
 
 /// A float32 tensor: contiguous row-major data, a shape, and (when recording) its place in the autodiff graph.

@@ -242,7 +242,7 @@ public final class SlotAttention: Module {
         let b = features.shape[0]
         precondition(noise.shape == [b, c.numSlots, c.slotSize], "slot noise \(noise.shape) must be [\(b), \(c.numSlots), \(c.slotSize)]")
         let x = normInputs(features)
-        let k = projectK(x) * (1 / Float(c.slotSize).squareRoot())   // [B, inputs, S]
+        let k = projectK(x, scale: 1 / Float(c.slotSize).squareRoot())   // [B, inputs, S], pre-scaled
         let v = projectV(x)                                           // [B, inputs, S]
         var slots = initialSlots(noise: noise)
         var attention = Tensor(zeros: [0])

@@ -64,6 +64,9 @@ public final class Linear: Module {
     public var outFeatures: Int { weight.shape[0] }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+
+    /// `scale · (x · weightᵀ) + bias` in one GEMM.
+    public func callAsFunction(_ x: Tensor, scale: Float) -> Tensor { linear(x, weight: weight, bias: bias, scale: scale) }
 }
 
 /// 2-D convolution over NCHW input; `weight` is `[out, in, kh, kw]`, `bias` is `[out]`.

@@ -122,6 +122,19 @@ final class MatMulTests: XCTestCase {
         } }
         let x = testTensor([2, 3, 5], seed: 9), w = testTensor([4, 5], seed: 10), bias = testTensor([4], seed: 11)
         assertGradientsMatch([x, w, bias]) { linear($0[0], weight: $0[1], bias: $0[2]) }
+        assertGradientsMatch([x, w, bias]) { linear($0[0], weight: $0[1], bias: $0[2], scale: 0.3) }
+        assertGradientsMatch([x, w]) { linear($0[0], weight: $0[1], scale: -1.7) }
+    }
+
+    func testLinearWithScaleIsTheScaledProductPlusBias() {
+        let x = testTensor([3, 4, 6], seed: 12, requiresGrad: false), w = testTensor([5, 6], seed: 13, requiresGrad: false)
+        let bias = testTensor([5], seed: 14, requiresGrad: false)
+        let expected = matmul(x, w, transposeB: true).scalars
+        for (i, y) in linear(x, weight: w, bias: bias, scale: 0.25).scalars.enumerated() {
+            XCTAssertEqual(y, 0.25 * expected[i] + bias.scalars[i % 5], accuracy: 1e-5)
+        }
+        XCTAssertEqual(linear(x, weight: w).shape, [3, 4, 5])
+        XCTAssertEqual(linear(x, weight: w).scalars, expected)   // same GEMM, so the same bits
     }
 }
 

@@ -176,18 +176,6 @@ func convTiles(batch: Int, rows: Int, rowCost: Int, imageCost: Int, budget: Int,
     return tiles
 }
 
-/// A 64-byte-aligned scratch buffer freed when it goes out of scope.
-final class ConvScratch {
-    let pointer: UnsafeMutablePointer<Float>
-    let count: Int
-    init(_ count: Int) {
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        self.count = count
-    }
-    deinit { pointer.deallocate() }
-}
-
 @inline(__always) private func zeroFill(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
     if n > 0 { p.update(repeating: 0, count: n) }
 }
@@ -234,7 +222,7 @@ private func chunkedForward(_ g: ConvGeometry, pointwise: Bool, chunk: Int, x: U
     let perImage = (n + chunk - 1) / chunk
     let items = g.batch * perImage
     let workers = max(1, min(Engine.threadCount, items))
-    let scratch = ConvScratch(pointwise ? 0 : workers * k * chunk)
+    let scratch = TensorStorage(count: pointwise ? 0 : workers * k * chunk, zeroed: false)
     let imageSize = g.cin * g.inPlane
     parallelItems(workers, costPerItem: (items / workers) * chunk * k * g.cout / 8) { wk in
         let col = scratch.pointer + wk * k * chunk
@@ -271,7 +259,7 @@ private func chunkedBackward(_ g: ConvGeometry, pointwise: Bool, chunk: Int, x: 
     let workers = max(1, min(Engine.threadCount, g.batch))
     let colSize = pointwise ? 0 : k * chunk
     let perWorker = colSize + (dw != nil ? k * cout : 0)
-    let scratch = ConvScratch(workers * perWorker)
+    let scratch = TensorStorage(count: workers * perWorker, zeroed: false)
     let imageIn = g.cin * g.inPlane
     let needW = dw != nil
     parallelItems(workers, costPerItem: (g.batch / workers) * n * k * cout / 4) { wk in
@@ -489,9 +477,9 @@ private func im2colForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: Unsafe
     let n = g.outPlane
     let tiles = im2colTiles(g)
     let maxCols = tiles.map { $0.images * ($0.oy1 - $0.oy0) * g.wo }.max() ?? 0
-    let col = ConvScratch(g.kdim * maxCols)
+    let col = TensorStorage(count: g.kdim * maxCols, zeroed: false)
     let grouped = tiles.contains { $0.images > 1 }
-    let staging = ConvScratch(grouped ? g.cout * maxCols : 0)
+    let staging = TensorStorage(count: grouped ? g.cout * maxCols : 0, zeroed: false)
     if let bias, !grouped { fillBias(g, bias: bias, y: y) }
 
     for tile in tiles {
@@ -586,9 +574,9 @@ private func packTaps(_ g: ConvGeometry, _ w: UnsafePointer<Float>, _ out: Unsaf
 private func shiftedForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                             bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
     let L = ShiftedLayout(g)
-    let padded = ConvScratch(g.cin * L.stride)
-    let wide = ConvScratch(g.cout * L.maxCols)
-    let taps = ConvScratch(g.taps * g.cout * g.cin)
+    let padded = TensorStorage(count: g.cin * L.stride, zeroed: false)
+    let wide = TensorStorage(count: g.cout * L.maxCols, zeroed: false)
+    let taps = TensorStorage(count: g.taps * g.cout * g.cin, zeroed: false)
     packTaps(g, w, taps.pointer)
     let wp = g.wp, wo = g.wo, n = g.outPlane, cc = g.cout * g.cin
 
@@ -686,9 +674,9 @@ private func im2colBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: Unsaf
     let n = g.outPlane
     let tiles = im2colTiles(g)
     let maxCols = tiles.map { $0.images * ($0.oy1 - $0.oy0) * g.wo }.max() ?? 0
-    let col = ConvScratch(g.kdim * maxCols)
+    let col = TensorStorage(count: g.kdim * maxCols, zeroed: false)
     let grouped = tiles.contains { $0.images > 1 }
-    let staging = ConvScratch(grouped ? g.cout * maxCols : 0)
+    let staging = TensorStorage(count: grouped ? g.cout * maxCols : 0, zeroed: false)
 
     for tile in tiles {
         let cols = tile.images * (tile.oy1 - tile.oy0) * g.wo
@@ -730,11 +718,11 @@ private func shiftedBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: Unsa
     // the kw taps of a kernel row share one GEMM  dW[:, :, ki, :] = dY · X_foldedᵀ  of Cin·kw columns
     // (a far better GEMM shape than kh·kw products of only Cin columns each).
     let kw = g.kw, foldRows = g.cin * kw
-    let folded = ConvScratch(dw != nil ? foldRows * L.stride : 0)
-    let paddedGrad = ConvScratch(dx != nil ? g.cin * L.stride : 0)
-    let wide = ConvScratch(g.cout * L.maxCols)
-    let taps = ConvScratch(dx != nil ? g.taps * cc : 0)
-    let tapGrads = ConvScratch(dw != nil ? g.taps * cc : 0)
+    let folded = TensorStorage(count: dw != nil ? foldRows * L.stride : 0, zeroed: false)
+    let paddedGrad = TensorStorage(count: dx != nil ? g.cin * L.stride : 0, zeroed: false)
+    let wide = TensorStorage(count: g.cout * L.maxCols, zeroed: false)
+    let taps = TensorStorage(count: dx != nil ? g.taps * cc : 0, zeroed: false)
+    let tapGrads = TensorStorage(count: dw != nil ? g.taps * cc : 0, zeroed: false)
     if dx != nil { packTaps(g, w, taps.pointer) }
     if dw != nil { zeroFill(tapGrads.pointer, g.taps * cc) }
 

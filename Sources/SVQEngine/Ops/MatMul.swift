@@ -105,11 +105,53 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     return out
 }
 
-/// `x · weightᵀ + bias` with PyTorch's layout: `weight` is `[out, in]`, `bias` is `[out]`, `x` is `[..., in]`.
-public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+/// `scale · (x · weightᵀ) + bias` with PyTorch's layout: `weight` is `[out, in]`, `bias` is `[out]`, `x` is
+/// `[..., in]`.
+///
+/// One GEMM does it all: the bias is written into the output first and the product added onto it, and the
+/// scale rides on the GEMM's alpha — no extra pass over the output and no temporary.
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, scale: Float = 1) -> Tensor {
     precondition(weight.rank == 2 && x.shape.last == weight.shape[1],
                  "linear: input \(x.shape) does not match weight \(weight.shape)")
-    let y = matmul(x, weight, transposeB: true)
-    guard let bias else { return y }
-    return y + bias
+    let (outF, inF) = (weight.shape[0], weight.shape[1])
+    if let bias { precondition(bias.shape == [outF], "linear: bias \(bias.shape) is not [\(outF)]") }
+    let rows = inF == 0 ? x.count : x.count / inF
+    let y = Tensor(zeros: Array(x.shape.dropLast()) + [outF], zeroed: false)
+    if let bias {
+        let b = bias.data, out = y.data
+        parallelItems(rows, costPerItem: outF) { r in (out + r * outF).update(from: b, count: outF) }
+    }
+    sgemm(transB: true, m: rows, n: outF, k: inF, alpha: scale, a: x.data, b: weight.data,
+          beta: bias == nil ? 0 : 1, c: y.data)
+
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    if shouldRecord(inputs) {
+        let xd = x.detached(), wd = weight.detached()
+        let needs = inputs.map(\.requiresGrad)
+        record(y, inputs: inputs) { g in
+            var grads: [Tensor?] = [nil, nil, nil]
+            if needs[0] {   // dx = scale · g · W
+                let gx = Tensor(zeros: x.shape, zeroed: false)
+                sgemm(m: rows, n: inF, k: outF, alpha: scale, a: g.data, b: wd.data, c: gx.data)
+                grads[0] = gx
+            }
+            if needs[1] {   // dW = scale · gᵀ · x
+                let gw = Tensor(zeros: weight.shape, zeroed: false)
+                sgemm(transA: true, m: outF, n: inF, k: rows, alpha: scale, a: g.data, b: xd.data, c: gw.data)
+                grads[1] = gw
+            }
+            if needs.count > 2 && needs[2] {   // db = column sums of g
+                let gb = Tensor(zeros: [outF])
+                let src = g.data, dst = gb.data
+                parallelItems(outF, costPerItem: rows) { o in
+                    var total = 0.0
+                    for r in 0..<rows { total += Double(src[r * outF + o]) }
+                    dst[o] = Float(total)
+                }
+                grads[2] = gb
+            }
+            return Array(grads.prefix(inputs.count))
+        }
+    }
+    return y
 }
