@@ -65,7 +65,7 @@ let package = Package(
             dependencies: ["SVQ", "SVQModel", "SVQData", "SVQTrain", "SVQEval", "SVQONNX", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineSettings
         ),
-        .executableTarget(name: "svq-bench", dependencies: ["SVQEngine", "SVQModel", "SVQTrain"], swiftSettings: engineSettings),
+        .executableTarget(name: "svq-bench", dependencies: ["SVQEngine", "SVQModel", "SVQTrain", "SVQ", "SVQData", "SafeTensors"], swiftSettings: engineSettings),
 
         // MARK: - Tests
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),

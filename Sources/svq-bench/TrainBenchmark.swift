@@ -9,7 +9,7 @@ import SVQTrain
 import Glibc
 #endif
 
-func runTrainBenchmark(preset: String, batch: Int, steps: Int, dropout: Float? = nil) {
+func runTrainBenchmark(preset: String, batch: Int, steps: Int, dropout: Float? = nil, json: Bool = false) {
     guard let config = SVQConfig.presets[preset] else {
         print("unknown preset \(preset); known: \(SVQConfig.presets.keys.sorted().joined(separator: ", "))")
         exit(2)
@@ -27,5 +27,28 @@ func runTrainBenchmark(preset: String, batch: Int, steps: Int, dropout: Float? =
     let start = now()
     for _ in 0..<steps { trainer.trainStep() }
     let per = (now() - start) / Double(steps)
+    if json {
+        print("{\"preset\": \"\(preset)\", \"batch\": \(batch), \"steps\": \(steps), \"threads\": \(Engine.threadCount), \"seconds_per_step\": \(per), \"steps_per_second\": \(1 / per), \"images_per_second\": \(Double(batch) / per)}")
+        return
+    }
     print("train \(preset) batch \(batch): \(format(per * 1e3, 1)) ms/step, \(format(1 / per, 2)) steps/s, \(format(Double(batch) / per, 1)) images/s (threads \(Engine.threadCount), \(model.parameterCount) parameters)")
+}
+
+/// `svq-bench train PRESET [--batch B] [--steps S] [--threads N]`: training speed as one JSON object.
+func runTrainCommand(_ args: [String]) {
+    var rest = args[...]
+    guard let preset = rest.popFirst() else { fail("usage: svq-bench train PRESET [--batch B] [--steps S] [--threads N]") }
+    var batch = 16, steps = 10
+    while let a = rest.popFirst() {
+        let v = rest.popFirst().flatMap { Int($0) } ?? 0
+        guard v >= 1 else { fail("train: \(a) needs a positive integer") }
+        switch a {
+        case "--batch": batch = v
+        case "--steps": steps = v
+        case "--threads": Engine.setThreadCount(v)
+        default: fail("train: unknown argument \(a)")
+        }
+    }
+    Engine.retainFreedMemory()
+    runTrainBenchmark(preset: preset, batch: batch, steps: steps, json: true)
 }

@@ -2,6 +2,8 @@
 // each reported as a fraction of that sgemm rate; then decode speed (DecodeBenchmark.swift): the cached
 // autoregressive decoder against the official full recompute, the dVAE decode and SVQModel.decode(codes:).
 //
+//   svq-bench prepare … | runtime … | sgemm | train …   (RuntimeBenchmark.swift: the ONNX Runtime comparison;
+//                                                     each prints one JSON object)
 //   svq-bench [--threads N] [--json PATH] [--all-algorithms] [--filter TEXT]
 //             [--decode | --no-decode] [--recompute-budget SECONDS]
 //
@@ -196,6 +198,29 @@ func benchConv(_ s: ConvShape, algorithm: Conv2dAlgorithm) -> ConvResult {
 
 // MARK: - Main
 
+switch CommandLine.arguments.dropFirst().first {
+case "prepare":
+    runPrepare(Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+case "runtime":
+    runRuntime(Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+case "sgemm":
+    // svq-bench sgemm [--threads N]: the machine's 1024³ sgemm rate, as one JSON object.
+    let args = Array(CommandLine.arguments.dropFirst(2))
+    if args.count == 2, args[0] == "--threads", let n = Int(args[1]), n >= 1 { Engine.setThreadCount(n) }
+    else if !args.isEmpty { fail("usage: svq-bench sgemm [--threads N]") }
+    let t = benchSgemm(size: 1024)
+    let flops = 2.0 * 1024 * 1024 * 1024
+    print("{\"threads\": \(Engine.threadCount), \"gflops\": \(flops / t.best / 1e9), \"median_gflops\": \(flops / t.median / 1e9), \"blas\": \(jsonString(Engine.blasConfig))}")
+    exit(0)
+case "train":
+    runTrainCommand(Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+default:
+    break
+}
+
 let options = parseOptions()
 if let t = options.threads { Engine.setThreadCount(t) } else { Engine.setThreadCount(Engine.threadCount) }
 if let preset = options.trainPreset {
@@ -220,6 +245,13 @@ let shapes: [ConvShape] = [
     ConvShape(name: "dVAE 1x1 64->64 16x16 b8", batch: 8, cin: 64, h: 16, w: 16, cout: 64, kh: 1, kw: 1, stride: 1, padding: 0),
     ConvShape(name: "dVAE first 4x4 s4 3->64 128x128 b8", batch: 8, cin: 3, h: 128, w: 128, cout: 64, kh: 4, kw: 4, stride: 4, padding: 0),
     ConvShape(name: "3x3 64->64 16x16 b8 p1", batch: 8, cin: 64, h: 16, w: 16, cout: 64, kh: 3, kw: 3, stride: 1, padding: 1),
+    // The bundled cpu-sprites encoder (64 px, 32 channels, 32×32 features) at batch 1 and 16.
+    ConvShape(name: "cpu first 5x5 s2 3->32 64x64 b1", batch: 1, cin: 3, h: 64, w: 64, cout: 32, kh: 5, kw: 5, stride: 2, padding: 2),
+    ConvShape(name: "cpu 5x5 32->32 32x32 b1", batch: 1, cin: 32, h: 32, w: 32, cout: 32, kh: 5, kw: 5, stride: 1, padding: 2),
+    ConvShape(name: "cpu last 5x5 32->64 32x32 b1", batch: 1, cin: 32, h: 32, w: 32, cout: 64, kh: 5, kw: 5, stride: 1, padding: 2),
+    ConvShape(name: "cpu first 5x5 s2 3->32 64x64 b16", batch: 16, cin: 3, h: 64, w: 64, cout: 32, kh: 5, kw: 5, stride: 2, padding: 2),
+    ConvShape(name: "cpu 5x5 32->32 32x32 b16", batch: 16, cin: 32, h: 32, w: 32, cout: 32, kh: 5, kw: 5, stride: 1, padding: 2),
+    ConvShape(name: "cpu last 5x5 32->64 32x32 b16", batch: 16, cin: 32, h: 32, w: 32, cout: 64, kh: 5, kw: 5, stride: 1, padding: 2),
 ]
 
 var results: [ConvResult] = []

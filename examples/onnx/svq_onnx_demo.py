@@ -22,11 +22,15 @@ import png
 class SVQ:
     """The exported graphs of one model, with the loops that drive them."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, threads=None):
+        """threads: ONNX Runtime's intra-op threads (None: its default, one per core)."""
         folder = Path(folder)
         self.manifest = json.loads((folder / "manifest.json").read_text())
         self.sizes = self.manifest["sizes"]
-        self.sessions = {name: ort.InferenceSession(str(folder / g["file"]), providers=["CPUExecutionProvider"])
+        options = ort.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        self.sessions = {name: ort.InferenceSession(str(folder / g["file"]), options, providers=["CPUExecutionProvider"])
                          for name, g in self.manifest["graphs"].items()}
 
     def run(self, graph, **inputs):
@@ -38,10 +42,12 @@ class SVQ:
         s = self.sizes
         return np.zeros((s[prefix + "Layers"], batch, s[prefix + "Heads"], 0, s[prefix + "HeadDim"]), np.float32)
 
-    def encode(self, images, rng):
-        """images [B, C, I, I] in [0, 1] → local codes [B, N, M] and slot masks [B, N, I, I]."""
+    def encode(self, images, rng, noise=None):
+        """images [B, C, I, I] in [0, 1] → local codes [B, N, M] and slot masks [B, N, I, I].
+        The slots start from `noise` [B, N, S] if given, else from standard normal draws of `rng`."""
         s = self.sizes
-        noise = rng.standard_normal((len(images), s["numSlots"], s["slotSize"])).astype(np.float32)
+        if noise is None:
+            noise = rng.standard_normal((len(images), s["numSlots"], s["slotSize"])).astype(np.float32)
         out = self.run("encoder", image=images.astype(np.float32), noise=noise)
         return out["codes"], out["masks"]
 

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Our runtime against ONNX Runtime on our exported graphs: same weights, same inputs, same machine, one run.
+
+    python bench/compare.py --svq PATH --svq-bench PATH [--out bench-out] [--threads 2] [--quick]
+
+For the bundled model (models/sprites.safetensors) and, unless --quick, a randomly initialised model of the
+paper's CLEVR-Easy size: encode, decode (per image, key/value cache) and prior sampling at batch 1 and 16,
+each in a process of its own on both sides (so each peak RSS is that operation's), then the machine's sgemm
+rate and the bundled preset's training speed. Prints a table of ratios (ours / ONNX Runtime: below 1 means
+we are faster or smaller) and writes all figures to OUT/results.json. scripts/bench.sh sets up and runs this.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = [
+    ("sprites", ["--model", str(ROOT / "models" / "sprites.safetensors")]),
+    ("paper-clevr-easy", ["--random-preset", "paper-clevr-easy", "--seed", "1"]),
+]
+OPS = ["encode", "decode", "sample"]
+BATCHES = [1, 16]
+MiB = 1 << 20
+
+
+def run_json(command):
+    """Runs a command that prints one JSON object as its last line of output."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"failed ({done.returncode}): {' '.join(command)}\n{done.stderr}{done.stdout}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--svq", required=True, help="the svq command-line tool (release build)")
+    parser.add_argument("--svq-bench", required=True, help="the svq-bench tool (release build)")
+    parser.add_argument("--out", default=str(ROOT / "bench-out"))
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--budget", type=float, default=3.0, help="seconds of timed runs per operation (at least 2 runs)")
+    parser.add_argument("--quick", action="store_true", help="the bundled model only")
+    args = parser.parse_args()
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    models = MODELS[:1] if args.quick else MODELS
+    rows = []
+    for name, source in models:
+        folder = out / name
+        print(f"[{name}] preparing weights, inputs and ONNX graphs", flush=True)
+        subprocess.run([args.svq_bench, "prepare", *source, "--out", str(folder), "--batch", str(max(BATCHES))],
+                       check=True, capture_output=True)
+        subprocess.run([args.svq, "export-onnx", str(folder / "model.safetensors"), str(folder / "onnx")],
+                       check=True, capture_output=True)
+        for op in OPS:
+            for batch in BATCHES:
+                common = ["--op", op, "--batch", str(batch), "--threads", str(args.threads), "--budget", str(args.budget)]
+                ours = run_json([args.svq_bench, "runtime", str(folder / "model.safetensors"),
+                                 str(folder / "inputs.safetensors"), *common])
+                theirs = run_json([sys.executable, str(ROOT / "bench" / "ort_runtime.py"), str(folder / "onnx"),
+                                   str(folder / "inputs.safetensors"), *common])
+                row = {"model": name, "op": op, "batch": batch, "svq": ours, "onnxruntime": theirs,
+                       "time_ratio": ours["seconds"] / theirs["seconds"],
+                       "rss_ratio": ours["rss_peak_bytes"] / theirs["rss_peak_bytes"],
+                       # The runtime's own memory: what the process gained from loading the model onwards,
+                       # against twice the weights plus one batch's activations (both measured).
+                       "memory_budget_ratio": (ours["rss_peak_bytes"] - ours["rss_before_model_bytes"])
+                       / (2 * (ours["weights_bytes"] + ours["activation_bytes"]))}
+                rows.append(row)
+                print(f"  {op:6} batch {batch:2}: ours {ours['seconds'] * 1e3:9.2f} ms, "
+                      f"ONNX Runtime {theirs['seconds'] * 1e3:9.2f} ms, ratio {row['time_ratio']:.2f}", flush=True)
+
+    print("[machine] sgemm and training speed", flush=True)
+    sgemm = run_json([args.svq_bench, "sgemm", "--threads", str(args.threads)])
+    training = run_json([args.svq_bench, "train", "cpu-sprites", "--batch", "16", "--steps", "10",
+                         "--threads", str(args.threads)])
+    results = {"machine": {"processor": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                           "threads": args.threads},
+               "sgemm": sgemm, "training": training, "rows": rows}
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(table(results))
+    print(f"\nwrote {out / 'results.json'}")
+
+
+def table(results):
+    """The figures as a Markdown table (also pasted into the README)."""
+    sgemm = results["sgemm"]["gflops"]
+    lines = ["| model | op | batch | ours ms | ORT ms | time ratio | ours MiB | ORT MiB | RSS ratio | memory / budget | agreement |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in results["rows"]:
+        ours, theirs = r["svq"], r["onnxruntime"]
+        agreement = theirs.get("agreement")
+        if agreement is None:
+            agreement = "—"
+        elif r["op"] == "encode":
+            agreement = f"{agreement:.0%} codes equal"
+        else:
+            agreement = f"max |Δpixel| {agreement:.1e}"
+        lines.append(f"| {r['model']} | {r['op']} | {r['batch']} | {ours['seconds'] * 1e3:.2f} | "
+                     f"{theirs['seconds'] * 1e3:.2f} | **{r['time_ratio']:.2f}** | {ours['rss_peak_bytes'] / MiB:.0f} | "
+                     f"{theirs['rss_peak_bytes'] / MiB:.0f} | {r['rss_ratio']:.2f} | {r['memory_budget_ratio']:.2f} | {agreement} |")
+    lines.append("")
+    lines.append(f"sgemm 1024³: {sgemm:.1f} GFLOP/s ({results['sgemm']['threads']} threads)")
+    for r in results["rows"]:
+        if r["op"] == "encode":
+            g = r["svq"]["gflops"]
+            lines.append(f"encode {r['model']} batch {r['batch']}: {g:.1f} GFLOP/s = {g / sgemm:.0%} of sgemm")
+    t = results["training"]
+    lines.append(f"training {t['preset']} batch {t['batch']}: {t['steps_per_second']:.2f} steps/s "
+                 f"({t['images_per_second']:.1f} images/s, {t['threads']} threads)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
