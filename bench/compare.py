@@ -7,7 +7,9 @@ For the bundled model (models/sprites.safetensors) and, unless --quick, a random
 paper's CLEVR-Easy size: encode, decode (per image, key/value cache) and prior sampling at batch 1 and 16,
 each in a process of its own on both sides (so each peak RSS is that operation's), then the machine's sgemm
 rate and the bundled preset's training speed. Prints a table of ratios (ours / ONNX Runtime: below 1 means
-we are faster or smaller) and writes all figures to OUT/results.json. scripts/bench.sh sets up and runs this.
+we are faster or smaller) and writes all figures to OUT/results.json. Exits non-zero if the two sides'
+outputs disagree (codes not all equal, decoded pixels off by more than 1e-4), since then they did not do the
+same work. scripts/bench.sh sets up and runs this.
 """
 
 import argparse
@@ -49,7 +51,7 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     models = MODELS[:1] if args.quick else MODELS
-    rows = []
+    rows, failures = [], []
     for name, source in models:
         folder = out / name
         print(f"[{name}] preparing weights, inputs and ONNX graphs", flush=True)
@@ -72,6 +74,9 @@ def main():
                        "memory_budget_ratio": (ours["rss_peak_bytes"] - ours["rss_before_model_bytes"])
                        / (2 * (ours["weights_bytes"] + ours["activation_bytes"]))}
                 rows.append(row)
+                failure = disagreement(row)
+                if failure:
+                    failures.append(f"{name} {op} batch {batch}: {failure}")
                 print(f"  {op:6} batch {batch:2}: ours {ours['seconds'] * 1e3:9.2f} ms, "
                       f"ONNX Runtime {theirs['seconds'] * 1e3:9.2f} ms, ratio {row['time_ratio']:.2f}", flush=True)
 
@@ -86,6 +91,19 @@ def main():
     print()
     print(table(results))
     print(f"\nwrote {out / 'results.json'}")
+    if failures:
+        sys.exit("the two runtimes disagree:\n  " + "\n  ".join(failures))
+
+
+def disagreement(row):
+    """Why ONNX Runtime's outputs differ from ours beyond float rounding, or None: a timing of different
+    work would be meaningless."""
+    agreement = row["onnxruntime"].get("agreement")
+    if row["op"] == "encode" and agreement < 1:
+        return f"only {agreement:.1%} of the codes are equal"
+    if row["op"] == "decode" and agreement > 1e-4:
+        return f"decoded pixels differ by up to {agreement:.2e}"
+    return None
 
 
 def table(results):
