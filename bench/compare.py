@@ -119,7 +119,7 @@ def table(results):
         elif r["op"] == "encode":
             agreement = f"{agreement:.0%} codes equal"
         else:
-            agreement = f"max |Δpixel| {agreement:.1e}"
+            agreement = f"max Δpixel {agreement:.1e}"
         lines.append(f"| {r['model']} | {r['op']} | {r['batch']} | {ours['seconds'] * 1e3:.2f} | "
                      f"{theirs['seconds'] * 1e3:.2f} | **{r['time_ratio']:.2f}** | {ours['rss_peak_bytes'] / MiB:.0f} | "
                      f"{theirs['rss_peak_bytes'] / MiB:.0f} | {r['rss_ratio']:.2f} | {r['memory_budget_ratio']:.2f} | {agreement} |")

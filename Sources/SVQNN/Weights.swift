@@ -32,7 +32,7 @@ extension Module {
     public func load(from file: SafeTensorsFile, strict: Bool = true) throws {
         let mine = namedTensors()
         var problems = WeightsMismatchError()
-        var values: [(Tensor, [Float])] = []
+        var matched: [(Tensor, String)] = []
         for (name, t) in mine {
             guard let info = file.info(name) else { problems.missing.append(name); continue }
             guard info.dtype.isConvertibleToFloat else {
@@ -43,14 +43,16 @@ extension Module {
                 problems.shapeMismatches.append("\(name) expects \(t.shape), file has \(info.shape)")
                 continue
             }
-            values.append((t, try file.floats(name)))
+            matched.append((t, name))
         }
         if strict {
             let known = Set(mine.map(\.name))
             problems.unexpected = file.names.filter { !known.contains($0) }
         }
         guard problems.isEmpty else { throw problems }
-        for (t, v) in values { t.assign(v) }
+        // Every name, type and shape is checked before the first value changes; the values are then read one
+        // tensor at a time, so loading holds at most one tensor's copy besides the file and the model.
+        for (t, name) in matched { t.assign(try file.floats(name)) }
     }
 
     /// Serialises every tensor of this module (F32, by name) with `metadata` into safetensors bytes.
