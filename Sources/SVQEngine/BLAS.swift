@@ -24,7 +24,8 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         return
     }
     // Split the larger side of C into equal pieces (multiples of 16, the kernels' tile): every element of C is
-    // still one dot product over all of k, so the result is the same as one call's.
+    // still one dot product over all of k. Not always bit for bit one call's result: OpenBLAS may choose
+    // other kernels for narrower pieces. Results depend on the thread count only through that choice.
     let side = max(m, n)
     let per = ((side + pieces - 1) / pieces + 15) & ~15
     ParallelRegion.perform((side + per - 1) / per) { p in

@@ -1,0 +1,100 @@
+// The engine's own GEMM splitting (large products across its threads) and the cache of freed buffers.
+
+import XCTest
+@testable import SVQEngine
+
+final class SplitGemmTests: XCTestCase {
+    /// Products large enough to be split, in both directions (wide C: columns; tall C: rows), with every
+    /// transpose: every element must match a double-precision reference, as the unsplit call's do. (Not bit
+    /// for bit: OpenBLAS picks other kernels for the narrower pieces, which may sum in another order.)
+    func testSplitProductsMatchOneThread() {
+        let saved = Engine.threadCount
+        defer { Engine.setThreadCount(saved) }
+        for (m, n, k) in [(40, 700, 64), (700, 40, 64), (130, 257, 33)] {
+            XCTAssertGreaterThanOrEqual(m * n * k, gemmParallelWork, "shape must be large enough to split")
+            for ta in [false, true] { for tb in [false, true] {
+                let a = testTensor(ta ? [k, m] : [m, k], seed: 21, requiresGrad: false)
+                let b = testTensor(tb ? [n, k] : [k, n], seed: 22, requiresGrad: false)
+                Engine.setThreadCount(1)
+                let serial = matmul(a, b, transposeA: ta, transposeB: tb).scalars
+                Engine.setThreadCount(3)
+                let split = matmul(a, b, transposeA: ta, transposeB: tb).scalars
+                var worstSplit = 0.0, worstSerial = 0.0
+                for i in 0..<m { for j in 0..<n {
+                    var ref = 0.0
+                    for p in 0..<k {
+                        let av = ta ? a.data[p * m + i] : a.data[i * k + p]
+                        let bv = tb ? b.data[j * k + p] : b.data[p * n + j]
+                        ref += Double(av) * Double(bv)
+                    }
+                    worstSplit = max(worstSplit, abs(Double(split[i * n + j]) - ref))
+                    worstSerial = max(worstSerial, abs(Double(serial[i * n + j]) - ref))
+                } }
+                XCTAssertLessThan(worstSplit, 1e-4, "\(m)×\(n)×\(k) ta \(ta) tb \(tb)")
+                XCTAssertLessThan(worstSerial, 1e-4, "\(m)×\(n)×\(k) ta \(ta) tb \(tb)")
+            } }
+        }
+    }
+
+    /// A product started inside a parallel loop runs on that thread (no nested split) and is still right.
+    func testProductsInsideParallelLoopsAreCorrect() {
+        let a = testTensor([4, 300, 64], seed: 23, requiresGrad: false)
+        let b = testTensor([4, 64, 300], seed: 24, requiresGrad: false)
+        let whole = matmul(a, b)
+        var pieces = [[Float]](repeating: [], count: 4)
+        Engine.parallelFor(4, costPerItem: 1 << 20) { i in
+            XCTAssertTrue(ParallelRegion.isInside || Engine.threadCount == 1)
+            let ai = Tensor(Array(a.scalars[(i * 300 * 64)..<((i + 1) * 300 * 64)]), shape: [300, 64])
+            let bi = Tensor(Array(b.scalars[(i * 64 * 300)..<((i + 1) * 64 * 300)]), shape: [64, 300])
+            pieces[i] = matmul(ai, bi).scalars
+        }
+        XCTAssertFalse(ParallelRegion.isInside)
+        let flat = pieces.flatMap { $0 }
+        XCTAssertEqual(flat.count, whole.count)
+        let worst = zip(flat, whole.scalars).map { abs($0 - $1) }.max() ?? .infinity
+        XCTAssertLessThan(worst, 1e-4)
+    }
+}
+
+final class BufferCacheTests: XCTestCase {
+    func testFreedLargeBuffersAreReusedAndStillZeroed() {
+        let saved = TensorMemory.cacheLimitBytes
+        defer { TensorMemory.cacheLimitBytes = saved }
+        TensorMemory.releaseCachedBuffers()
+        let count = 1 << 17                     // 512 KiB: above the caching threshold
+        var first: UnsafeMutablePointer<Float>? = nil
+        do {
+            let t = Tensor(zeros: [count])
+            first = t.data
+            t.data.update(repeating: 7, count: count)   // dirty it before it goes back to the cache
+        }
+        XCTAssertEqual(TensorMemory.cachedBufferBytes, count * 4)
+        let again = Tensor(zeros: [count])
+        XCTAssertEqual(again.data, first, "the freed block of the same size is handed back")
+        XCTAssertEqual(TensorMemory.cachedBufferBytes, 0)
+        XCTAssertTrue(again.scalars.allSatisfy { $0 == 0 }, "zeros: must be zero even when reused")
+
+        // Small buffers are not cached; a limit of 0 turns the cache off and empties it.
+        do { _ = Tensor(zeros: [1000]) }
+        XCTAssertEqual(TensorMemory.cachedBufferBytes, 0)
+        do { _ = Tensor(zeros: [count]) }
+        XCTAssertEqual(TensorMemory.cachedBufferBytes, count * 4)
+        TensorMemory.cacheLimitBytes = 0
+        XCTAssertEqual(TensorMemory.cachedBufferBytes, 0)
+        do { _ = Tensor(zeros: [count]) }
+        XCTAssertEqual(TensorMemory.cachedBufferBytes, 0)
+    }
+
+    func testAccountingCountsLiveAndPeakBytes() {
+        TensorMemory.startTracking()
+        let base = TensorMemory.liveBytes
+        var t: Tensor? = Tensor(zeros: [1000])
+        XCTAssertEqual(TensorMemory.liveBytes - base, 4000)
+        t = nil
+        XCTAssertNil(t)
+        XCTAssertEqual(TensorMemory.liveBytes, base)
+        XCTAssertGreaterThanOrEqual(TensorMemory.peakBytes - base, 4000)
+        TensorMemory.resetPeak()
+        XCTAssertEqual(TensorMemory.peakBytes, TensorMemory.liveBytes)
+    }
+}
