@@ -1,7 +1,7 @@
 // The engine's own GEMM splitting (large products across its threads) and the cache of freed buffers.
 
 import XCTest
-@testable import SVQEngine
+import SVQEngine
 
 final class SplitGemmTests: XCTestCase {
     /// Products large enough to be split, in both directions (wide C: columns; tall C: rows), with every
@@ -11,7 +11,7 @@ final class SplitGemmTests: XCTestCase {
         let saved = Engine.threadCount
         defer { Engine.setThreadCount(saved) }
         for (m, n, k) in [(40, 700, 64), (700, 40, 64), (130, 257, 33)] {
-            XCTAssertGreaterThanOrEqual(m * n * k, gemmParallelWork, "shape must be large enough to split")
+            XCTAssertGreaterThanOrEqual(m * n * k, 1 << 18, "large enough to be split (BLAS.swift, gemmParallelWork)")
             for ta in [false, true] { for tb in [false, true] {
                 let a = testTensor(ta ? [k, m] : [m, k], seed: 21, requiresGrad: false)
                 let b = testTensor(tb ? [n, k] : [k, n], seed: 22, requiresGrad: false)
@@ -43,12 +43,10 @@ final class SplitGemmTests: XCTestCase {
         let whole = matmul(a, b)
         var pieces = [[Float]](repeating: [], count: 4)
         Engine.parallelFor(4, costPerItem: 1 << 20) { i in
-            XCTAssertTrue(ParallelRegion.isInside || Engine.threadCount == 1)
             let ai = Tensor(Array(a.scalars[(i * 300 * 64)..<((i + 1) * 300 * 64)]), shape: [300, 64])
             let bi = Tensor(Array(b.scalars[(i * 64 * 300)..<((i + 1) * 64 * 300)]), shape: [64, 300])
             pieces[i] = matmul(ai, bi).scalars
         }
-        XCTAssertFalse(ParallelRegion.isInside)
         let flat = pieces.flatMap { $0 }
         XCTAssertEqual(flat.count, whole.count)
         let worst = zip(flat, whole.scalars).map { abs($0 - $1) }.max() ?? .infinity
