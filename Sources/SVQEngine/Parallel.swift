@@ -1,5 +1,6 @@
-// How the engine uses the machine's cores: OpenBLAS threads for GEMM, and a chunked parallel-for for
-// elementwise, im2col and per-row work. One setting controls both.
+// How the engine uses the machine's cores: one pool (Dispatch) for the chunked parallel-for of elementwise,
+// im2col and per-row work and for the pieces of large matrix products (OpenBLAS itself runs single-threaded).
+// One setting controls both.
 
 import COpenBLAS
 import Dispatch
@@ -14,7 +15,7 @@ public enum Engine {
         return max(1, n)
     }()
 
-    /// Number of threads used by the engine (OpenBLAS and the parallel loops). Defaults to the core count.
+    /// Number of threads used by the engine (parallel loops and split matrix products). Defaults to the core count.
     public static var threadCount: Int { threads }
 
     /// Sets the thread count of the engine's parallel loops and matrix products (clamped to at least 1).

@@ -12,11 +12,11 @@
 //    copies, then W · col. Large images are cut into bands of output rows so that col stays cache-sized;
 //    small images are grouped so that each GEMM has enough columns. Backward recomputes col (it is cheaper
 //    than keeping it) and scatters dcol = Wᵀ·dY back with col2im.
-// Buffer preparation (padding, im2col, col2im, extraction) is spread over the engine's threads; big GEMMs run
-// on the calling thread and OpenBLAS threads them itself, so the two never nest. The exception is thin layers
-// (pointwise or im2col with Cout·Cin·kh·kw ≤ 8192, e.g. 3 → 64 first layers and 1×1 64 → 64): their GEMMs are
-// too thin for OpenBLAS's threading, so they are cut into column chunks small enough that OpenBLAS runs each
-// on the calling thread, and the chunks (with their im2col) are spread over the engine's threads instead.
+// Buffer preparation (padding, im2col, col2im, extraction) is spread over the engine's threads; big GEMMs are
+// called from the calling thread and `sgemm` splits them over the same threads, so the two never nest. The
+// exception is thin layers (pointwise or im2col with Cout·Cin·kh·kw ≤ 8192, e.g. 3 → 64 first layers and
+// 1×1 64 → 64): their GEMMs are too thin to split well, so they are cut into column chunks, and the chunks
+// (with their im2col) are spread over the engine's threads instead, each GEMM then running on its thread.
 
 /// How `conv2d` lowers to matrix products. `.automatic` picks per shape; the others exist for tests and
 /// benchmarks (a choice that does not apply to the shape, like `.shifted` with stride 2, falls back to im2col).
