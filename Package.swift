@@ -40,12 +40,17 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]
         ),
+        // oneDNN's direct convolutions (blocked layouts, JIT kernels for the machine's vector width).
+        .systemLibrary(
+            name: "CDNNL",
+            providers: [.apt(["libdnnl-dev"])]
+        ),
         // include/svq.h as a module, so SVQCAPI implements the header's own declarations (@c @implementation).
         .systemLibrary(name: "CSVQ", path: "include"),
 
         // MARK: - Implementation
         .target(name: "SafeTensors"),
-        .target(name: "SVQEngine", dependencies: ["COpenBLAS"], swiftSettings: engineSettings),
+        .target(name: "SVQEngine", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: engineSettings),
         .target(name: "SVQNN", dependencies: ["SVQEngine", "SafeTensors"], swiftSettings: engineSettings),
         .target(name: "SVQOptim", dependencies: ["SVQEngine", "SVQNN"], swiftSettings: engineSettings),
         .target(name: "SVQModel", dependencies: ["SVQEngine", "SVQNN", "SafeTensors"], swiftSettings: engineSettings),

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the build needs and is missing: Debian packages (OpenBLAS, ONNX, protobuf, libpng).
+# Installs what the build needs and is missing: Debian packages (OpenBLAS, oneDNN, ONNX, protobuf, libpng).
 # Idempotent and quiet when everything is present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-packages=(libopenblas-dev libonnx-dev libprotobuf-dev protobuf-compiler libpng-dev pkg-config)
+packages=(libopenblas-dev libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler libpng-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

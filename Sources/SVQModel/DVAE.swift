@@ -191,14 +191,8 @@ public final class DVAE: Module {
         return decoderOut(x)
     }
 
-    /// `relu(conv(x))`; in place when nothing is recorded (the conv output is a fresh tensor).
-    private func convReLU(_ conv: Conv2d, _ x: Tensor) -> Tensor {
-        let y = conv(x)
-        if y.requiresGrad { return y.relu() }
-        let p = y.data
-        for i in 0..<y.count { let v = p[i]; p[i] = v > 0 ? v : 0 }
-        return y
-    }
+    /// `relu(conv(x))`, the ReLU fused into the convolution.
+    private func convReLU(_ conv: Conv2d, _ x: Tensor) -> Tensor { conv(x, relu: true) }
 
     /// Argmax over axis 1 of `z` `[B, V, h, w]` → `[B, h·w]`; the first index wins ties, as torch does.
     /// Walks the vocabulary outermost so that every read is contiguous.

@@ -36,10 +36,7 @@ public final class ImageEncoder: Module {
     /// `images` `[B, C, H, W]` in [0, 1] → features `[B, F·F, D]`.
     public func callAsFunction(_ images: Tensor) -> Tensor {
         var x = images
-        for (i, conv) in cnn.enumerated() {
-            x = conv(x)
-            if i < 3 { x = x.relu() }
-        }
+        for (i, conv) in cnn.enumerated() { x = conv(x, relu: i < 3) }
         let b = x.shape[0], d = x.shape[1]
         precondition(x.shape[2] == featureSize && x.shape[3] == featureSize,
                      "encoder feature map \(x.shape[2])×\(x.shape[3]) is not \(featureSize)×\(featureSize): image size does not match the config")

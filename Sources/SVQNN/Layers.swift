@@ -94,8 +94,9 @@ public final class Conv2d: Module {
         self.padding = padding
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
+    /// The convolution, followed by `max(·, 0)` (fused into it) when `relu`.
+    public func callAsFunction(_ x: Tensor, relu: Bool = false) -> Tensor {
+        conv2d(x, weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding), relu: relu)
     }
 }
 

@@ -7,7 +7,7 @@
 //   svq-bench [--threads N] [--json PATH] [--all-algorithms] [--filter TEXT]
 //             [--decode | --no-decode] [--recompute-budget SECONDS]
 //
-// --all-algorithms also times every applicable conv2d lowering (im2col, shifted, pointwise), not only the
+// --all-algorithms also times every applicable conv2d lowering (gemm, im2col, shifted, pointwise), not only the
 // automatic choice; --filter keeps only the conv shapes whose name contains TEXT. --decode skips the conv2d
 // shapes (sgemm and decode only), --no-decode skips the decode benchmark; --recompute-budget (default 15 s)
 // is the longest a full-recompute run may be estimated to take before it is timed on sampled steps and
@@ -258,6 +258,7 @@ var results: [ConvResult] = []
 for s in shapes where options.runConv && (options.filter.map({ s.name.contains($0) }) ?? true) {
     var algos: [Conv2dAlgorithm] = [.automatic]
     if options.allAlgorithms {
+        algos.append(.gemm)
         algos.append(.im2col)
         if s.stride == 1 { algos.append(.shifted) }
         if s.isPointwise { algos.append(.pointwise) }

@@ -117,6 +117,10 @@ private let forwardCases: [ConvCase] = [
     ConvCase(2, 16, 11, 6, 16, 5, 5, padding: 2),
     ConvCase(1, 16, 9, 7, 16, 2, 3),
     ConvCase(2, 20, 13, 11, 16, 4, 4, padding: 1),
+    // oneDNN's channel-blocked layouts (16 channels per block): whole blocks, and partial ones.
+    ConvCase(2, 32, 9, 10, 32, 5, 5, padding: 2),
+    ConvCase(3, 3, 16, 14, 32, 5, 5, stride: 2, padding: 2),
+    ConvCase(2, 24, 8, 7, 40, 3, 3, padding: 1),
 ]
 
 /// Larger layers, to reach every schedule: thin products in column chunks on all cores (few channels), big
@@ -135,7 +139,7 @@ private let bandedCases: [ConvCase] = [
     ConvCase(3, 64, 16, 16, 64, 1, 1),                        // pointwise, chunked
 ]
 
-private let algorithms: [Conv2dAlgorithm] = [.automatic, .im2col, .shifted, .pointwise]
+private let algorithms: [Conv2dAlgorithm] = [.automatic, .gemm, .im2col, .shifted, .pointwise]
 
 private func maxAbs(_ a: [Float]) -> Float { a.reduce(0) { max($0, abs($1)) } }
 
@@ -217,6 +221,60 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertFalse(withoutGradients { c.run(x, w, nil) }.hasGradientHistory)
     }
 
+    /// `relu: true` is max(conv, 0), and its gradient is the output gradient where the output is positive.
+    func testFusedReLUMatchesReference() {
+        let cases = [ConvCase(2, 32, 9, 10, 32, 5, 5, padding: 2), ConvCase(3, 3, 16, 14, 32, 5, 5, stride: 2, padding: 2),
+                     ConvCase(2, 5, 7, 9, 6, 3, 3, padding: 1)]
+        for (n, c) in cases.enumerated() {
+            let x = testTensor(c.xShape, seed: UInt64(80 + n))
+            let w = testTensor(c.wShape, seed: UInt64(90 + n))
+            let bias = testTensor([c.cout], seed: UInt64(95 + n))
+            let dy = testTensor(c.yShape, seed: UInt64(99 + n), requiresGrad: false)
+            let linear = c.reference(x: x.scalars, w: w.scalars, bias: bias.scalars)
+            let expected = linear.map { max($0, 0) }
+            let masked = zip(dy.scalars, linear).map { $1 > 0 ? $0 : 0 }
+            let (edx, edw, edb) = c.referenceGradients(x: x.scalars, w: w.scalars, dy: masked)
+            XCTAssertTrue(expected.contains(0) && expected.contains { $0 > 0 }, "\(c): the ReLU must clip something")
+            for algorithm in [Conv2dAlgorithm.automatic, .gemm, .im2col] {
+                x.grad = nil; w.grad = nil; bias.grad = nil
+                let y = conv2d(x, weight: w, bias: bias, stride: (c.sh, c.sw), padding: (c.ph, c.pw), relu: true,
+                               algorithm: algorithm)
+                assertClose(y.scalars, expected, tol: 1e-5 * max(1, maxAbs(expected)), "\(c) \(algorithm) relu")
+                y.backward(seed: dy)
+                assertClose(x.grad?.scalars ?? [], edx, tol: 1e-5 * max(1, maxAbs(edx)), "\(c) \(algorithm) relu dx")
+                assertClose(w.grad?.scalars ?? [], edw, tol: 1e-5 * max(1, maxAbs(edw)), "\(c) \(algorithm) relu dw")
+                assertClose(bias.grad?.scalars ?? [], edb, tol: 1e-5 * max(1, maxAbs(edb)), "\(c) \(algorithm) relu db")
+            }
+        }
+    }
+
+    /// Convolutions started inside the engine's parallel loops (oneDNN then runs on the calling thread only)
+    /// compute the same as on the calling thread, concurrently, for forward and both backward passes.
+    func testConvolutionsInsideParallelLoop() {
+        let c = ConvCase(2, 32, 9, 10, 32, 5, 5, padding: 2)
+        let w = testTensor(c.wShape, seed: 7, requiresGrad: false)
+        let inputs = (0..<6).map { testTensor(c.xShape, seed: UInt64(110 + $0)) }
+        let dy = testTensor(c.yShape, seed: 120, requiresGrad: false)
+        let serial = inputs.map { x -> ([Float], [Float]) in
+            x.grad = nil
+            let y = c.run(x, w, nil)
+            y.backward(seed: dy)
+            return (y.scalars, x.grad!.scalars)
+        }
+        let copies = inputs.map { testTensor($0.shape, seed: 0) }
+        for (copy, x) in zip(copies, inputs) { copy.data.update(from: x.data, count: x.count) }
+        nonisolated(unsafe) var parallel = [([Float], [Float])](repeating: ([], []), count: copies.count)
+        Engine.parallelFor(copies.count, costPerItem: 1 << 20) { i in
+            let y = c.run(copies[i], w, nil)
+            y.backward(seed: dy)
+            parallel[i] = (y.scalars, copies[i].grad?.scalars ?? [])
+        }
+        for i in 0..<copies.count {
+            assertClose(parallel[i].0, serial[i].0, tol: 1e-5, "forward \(i)")
+            assertClose(parallel[i].1, serial[i].1, tol: 1e-5, "dx \(i)")
+        }
+    }
+
     func testGradientsFiniteDifferences() {
         let cases: [ConvCase] = [
             ConvCase(2, 3, 7, 5, 5, 3, 3, padding: 1),
@@ -228,7 +286,7 @@ final class ConvolutionTests: XCTestCase {
             ConvCase(2, 16, 5, 7, 16, 3, 3, padding: 1),       // shifted schedule
         ]
         for (n, c) in cases.enumerated() {
-            for algorithm in [Conv2dAlgorithm.automatic, .im2col] {
+            for algorithm in [Conv2dAlgorithm.automatic, .gemm, .im2col] {
                 let x = testTensor(c.xShape, seed: UInt64(50 + n))
                 let w = testTensor(c.wShape, seed: UInt64(60 + n), scale: 0.5)
                 let bias = testTensor([c.cout], seed: UInt64(70 + n))

@@ -1,6 +1,8 @@
 // 2-D convolution (NCHW, PyTorch weight layout) and pixel shuffle.
 //
-// conv2d lowers to cblas_sgemm in one of three ways, chosen per call:
+// conv2d runs on oneDNN's direct convolutions (DirectConvolution.swift) — forward with the bias and an optional
+// ReLU fused, and both backward passes. Without oneDNN (or for a shape it refuses) it lowers to cblas_sgemm in
+// one of three ways, chosen per call:
 //  • pointwise — a 1×1, stride-1, unpadded kernel: each image [Cin, H·W] already is the GEMM operand.
 //  • shifted   — stride 1 with enough channels: the input is copied once into a zero-padded buffer of row
 //    width Wp = W + 2·padW, and the output is computed "wide" (rows of Wp columns, the last kw−1 discarded).
@@ -18,9 +20,11 @@
 // 1×1 64 → 64): their GEMMs are too thin to split well, so they are cut into column chunks, and the chunks
 // (with their im2col) are spread over the engine's threads instead, each GEMM then running on its thread.
 
-/// How `conv2d` lowers to matrix products. `.automatic` picks per shape; the others exist for tests and
-/// benchmarks (a choice that does not apply to the shape, like `.shifted` with stride 2, falls back to im2col).
+/// How `conv2d` computes. `.automatic` uses oneDNN (or the GEMM lowering it would fall back to); the others
+/// exist for tests and benchmarks (a choice that does not apply to the shape, like `.shifted` with stride 2,
+/// falls back to im2col).
 public enum Conv2dAlgorithm: Sendable {
+    /// oneDNN's direct convolution, falling back to `.gemm` for a shape oneDNN cannot run.
     case automatic
     /// Explicit patch matrix (any stride and padding).
     case im2col
@@ -28,6 +32,8 @@ public enum Conv2dAlgorithm: Sendable {
     case shifted
     /// A single GEMM per image (1×1 kernel, stride 1, no padding only).
     case pointwise
+    /// The GEMM lowering `.automatic` would pick without oneDNN (what it falls back to).
+    case gemm
 }
 
 /// 2-D cross-correlation, as `torch.nn.functional.conv2d`.
@@ -40,8 +46,9 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
 }
 
 /// `conv2d` with separate vertical and horizontal strides and paddings: `stride: (sh, sw)`, `padding: (ph, pw)`.
+/// With `relu`, the result is `max(conv, 0)`, fused into the convolution where the algorithm allows.
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int), padding: (Int, Int),
-                   algorithm: Conv2dAlgorithm = .automatic) -> Tensor {
+                   relu: Bool = false, algorithm: Conv2dAlgorithm = .automatic) -> Tensor {
     precondition(x.rank == 4, "conv2d: input must be [B, Cin, H, W], got \(x.shape)")
     precondition(weight.rank == 4, "conv2d: weight must be [Cout, Cin, kh, kw], got \(weight.shape)")
     precondition(weight.shape[1] == x.shape[1],
@@ -58,31 +65,44 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     precondition(geo.ho >= 1 && geo.wo >= 1,
                  "conv2d: kernel \(geo.kh)×\(geo.kw) does not fit input \(geo.h)×\(geo.w) with padding \(padding)")
     let plan = geo.plan(algorithm)
+    let direct = algorithm == .automatic
 
     let out = Tensor(zeros: [geo.batch, geo.cout, geo.ho, geo.wo], zeroed: false)
     if out.count > 0 {
-        convForward(geo, plan, x: x.data, w: weight.data, bias: bias?.data, y: out.data)
+        let done = direct && DirectConvolution.forward(geo, x: x.data, w: weight.data, bias: bias?.data,
+                                                       y: out.data, relu: relu)
+        if !done {
+            convForward(geo, plan, x: x.data, w: weight.data, bias: bias?.data, y: out.data)
+            if relu { reluInPlace(out.data, count: out.count) }
+        }
     }
 
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     if shouldRecord(inputs) {
         let xd = x.detached(), wd = weight.detached()
+        let yd = relu ? out.detached() : nil     // the ReLU's gradient mask (a view without the graph node)
         let needX = x.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
         let hasBias = bias != nil
         record(out, inputs: inputs) { g in
-            // im2col accumulates into the gradients; the other lowerings write every element.
-            let accumulates = plan == .im2col || g.count == 0
+            let dy = yd.map { reluGradient(g, output: $0) } ?? g
+            // im2col accumulates into the gradients; the other lowerings (and oneDNN) write every element.
+            let accumulates = plan == .im2col || dy.count == 0
             let gx = needX ? Tensor(zeros: xd.shape, zeroed: accumulates) : nil
             let gw = needW ? Tensor(zeros: wd.shape, zeroed: accumulates) : nil
-            if g.count > 0 && (needX || needW) {
-                convBackward(geo, plan, x: xd.data, w: wd.data, dy: g.data, dx: gx?.data, dw: gw?.data)
+            if dy.count > 0 && (needX || needW) {
+                let doneX = direct && gx != nil && DirectConvolution.backwardData(geo, w: wd.data, dy: dy.data, dx: gx!.data)
+                let doneW = direct && gw != nil && DirectConvolution.backwardWeights(geo, x: xd.data, dy: dy.data, dw: gw!.data)
+                let restX = doneX ? nil : gx, restW = doneW ? nil : gw
+                if restX != nil || restW != nil {
+                    convBackward(geo, plan, x: xd.data, w: wd.data, dy: dy.data, dx: restX?.data, dw: restW?.data)
+                }
             }
             var grads: [Tensor?] = [gx, gw]
             if hasBias {
                 var gb: Tensor? = nil
                 if needB {
                     let t = Tensor(zeros: [geo.cout])
-                    biasGradient(geo, dy: g.data, db: t.data)
+                    biasGradient(geo, dy: dy.data, db: t.data)
                     gb = t
                 }
                 grads.append(gb)
@@ -93,9 +113,25 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     return out
 }
 
+private func reluInPlace(_ p: UnsafeMutablePointer<Float>, count: Int) {
+    parallelChunks(count) { lo, hi in
+        for i in lo..<hi { p[i] = max(p[i], 0) }
+    }
+}
+
+/// dy where the ReLU's output was positive, 0 elsewhere.
+private func reluGradient(_ g: Tensor, output y: Tensor) -> Tensor {
+    let r = Tensor(zeros: g.shape, zeroed: false)
+    let gp = g.data, yp = y.data, rp = r.data
+    parallelChunks(g.count) { lo, hi in
+        for i in lo..<hi { rp[i] = yp[i] > 0 ? gp[i] : 0 }
+    }
+    return r
+}
+
 // MARK: - Geometry and plan
 
-struct ConvGeometry {
+struct ConvGeometry: Hashable {
     let batch, cin, h, w, cout, kh, kw, sh, sw, ph, pw: Int
 
     var ho: Int { (h + 2 * ph - kh) / sh + 1 }
@@ -107,6 +143,11 @@ struct ConvGeometry {
     var outPlane: Int { ho * wo }
     var isPointwise: Bool { kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 }
 
+    /// The same layer over `n` images.
+    func withBatch(_ n: Int) -> ConvGeometry {
+        ConvGeometry(batch: n, cin: cin, h: h, w: w, cout: cout, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw)
+    }
+
     // Shifted-GEMM layout: padded image planes of hp × wp.
     var hp: Int { h + 2 * ph }
     var wp: Int { w + 2 * pw }
@@ -117,7 +158,7 @@ struct ConvGeometry {
         case .pointwise where isPointwise: return .pointwise
         case .shifted where stride1: return .shifted
         case .im2col, .pointwise, .shifted: return .im2col
-        case .automatic:
+        case .automatic, .gemm:
             if isPointwise { return .pointwise }
             // One GEMM per tap has inner size Cin (forward) and Cout (dX): both must be wide enough to keep the
             // GEMM efficient, and the wasted columns of the wide layout must stay a small fraction.
