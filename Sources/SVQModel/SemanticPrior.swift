@@ -249,6 +249,9 @@ public final class SemanticPrior: Module {
 
     /// Per-layer keys and values of the positions decoded so far, preallocated for the whole sequence
     /// (`[B, heads, N·M, head_dim]` per layer). Make one with `makeKVCache(batch:)`; feed it to `step`.
+    ///
+    /// The cache also holds the prior's weights packed for small-batch products (`PackedLinear`), taken when it
+    /// is made: a cache decodes with the weights the prior had then.
     public final class KVCache {
         public let batch: Int
         /// Positions already decoded (the next `step` computes position `length`).
@@ -257,20 +260,32 @@ public final class SemanticPrior: Module {
         let values: [Tensor]
         /// Attention scores of one (batch, head) row, reused by every step.
         let scores: Tensor
+        let packed: [PackedLayer]
+        let head: PackedLinear
 
-        init(batch: Int, layers: Int, heads: Int, sequenceLength: Int, headDim: Int) {
+        struct PackedLayer {
+            let inProjection, outProjection, ffnIn, ffnOut: PackedLinear
+        }
+
+        init(batch: Int, prior: SemanticPrior) {
+            let (layers, heads, total, hd) = (prior.layers.count, prior.heads, prior.sequenceLength, prior.dModel / prior.heads)
             self.batch = batch
-            keys = (0..<layers).map { _ in Tensor(zeros: [batch, heads, sequenceLength, headDim]) }
-            values = (0..<layers).map { _ in Tensor(zeros: [batch, heads, sequenceLength, headDim]) }
-            scores = Tensor(zeros: [sequenceLength])
+            keys = (0..<layers).map { _ in Tensor(zeros: [batch, heads, total, hd]) }
+            values = (0..<layers).map { _ in Tensor(zeros: [batch, heads, total, hd]) }
+            scores = Tensor(zeros: [total])
+            func pack(_ l: Linear) -> PackedLinear { PackedLinear(weight: l.weight, bias: l.bias) }
+            packed = prior.layers.map {
+                PackedLayer(inProjection: pack($0.selfAttention.inProjection), outProjection: pack($0.selfAttention.outProjection),
+                            ffnIn: pack($0.ffnIn), ffnOut: pack($0.ffnOut))
+            }
+            head = pack(prior.head)
         }
     }
 
     /// An empty cache for decoding `batch` sequences.
     public func makeKVCache(batch: Int) -> KVCache {
         precondition(batch >= 1, "batch must be at least 1, got \(batch)")
-        return KVCache(batch: batch, layers: layers.count, heads: heads, sequenceLength: sequenceLength,
-                       headDim: dModel / heads)
+        return KVCache(batch: batch, prior: self)
     }
 
     /// Runs the transformer on the next position only, appending its keys and values to `cache`, and returns
@@ -306,17 +321,18 @@ public final class SemanticPrior: Module {
             }
             var y = x
             for (l, layer) in layers.enumerated() {
-                let qkv = layer.selfAttention.inProjection(y)   // [B, 1, 3D]
+                let linears = cache.packed[l]
+                let qkv = linears.inProjection(y)   // [B, 1, 3D]
                 let context = Tensor(zeros: [b, 1, d], zeroed: false)
                 cachedAttention(qkv: qkv.data, keys: cache.keys[l].data, values: cache.values[l].data,
                                 scores: cache.scores.data, out: context.data,
                                 batch: b, heads: h, headDim: hd, position: t, capacity: total)
-                let attended = layer.selfAttention.outProjection(context)
+                let attended = linears.outProjection(context)
                 y = layer.norm1(y + attended)
-                y = layer.norm2(y + layer.ffnOut(layer.ffnIn(y).relu()))
+                y = layer.norm2(y + linears.ffnOut(linears.ffnIn(y).relu()))
             }
             cache.length = t + 1
-            return head(y).reshaped([b, vocabularySize])
+            return cache.head(y).reshaped([b, vocabularySize])
         }
     }
 

@@ -112,6 +112,8 @@ final class SemanticPriorTests: XCTestCase {
         let (prior, c) = randomPrior()
         prior.train(false)
         assertCachedStepsMatch(prior, randomCodes(batch: 3, config: c, seed: 5))
+        // Six sequences: the step's products take the packed-weight path (PackedLinear, 4 rows and up).
+        assertCachedStepsMatch(prior, randomCodes(batch: 6, config: c, seed: 6))
     }
 
     func testLogitsOfAPrefixMatchTheFullPass() throws {
