@@ -7,6 +7,7 @@
 // engine's parallel loops are per call, so concurrent calls on one Model give the serial results.
 
 import Foundation
+import SafeTensors
 import SVQEngine
 import SVQModel
 
@@ -53,11 +54,11 @@ public final class Model: @unchecked Sendable {
     /// `.invalidModel` if it is not a valid SVQ weights file (see `init(data:)`).
     public convenience init(contentsOf url: URL) throws {
         guard url.isFileURL else { throw SVQError(.ioError, "cannot read \(url): not a file URL") }
-        let data = try url.withUnsafeFileSystemRepresentation { path in
+        let file = try url.withUnsafeFileSystemRepresentation { path in
             guard let path else { throw SVQError(.ioError, "cannot read \(url.path): not a valid file-system path") }
-            return try FileReading.read(path: path)
+            return try FileReading.open(path: path)
         }
-        try self.init(data: data)
+        try self.init(file: file)
     }
 
     /// Loads an SVQ weights file held in memory. Throws `SVQError.invalidModel` (with the reason) for
@@ -65,6 +66,12 @@ public final class Model: @unchecked Sendable {
     /// the config, non-finite weights, or sizes beyond what the file itself holds.
     public init(data: Data) throws {
         model = try ModelFile.load(data)
+        info = ModelInfo(model.config)
+    }
+
+    /// Loads from an opened safetensors file (tensors are read from it one at a time).
+    init(file: SafeTensorsFile) throws {
+        model = try ModelFile.load(file)
         info = ModelInfo(model.config)
     }
 

@@ -22,6 +22,11 @@ enum ModelFile {
         do { file = try SafeTensorsFile(data: data) } catch {
             throw SVQError(.invalidModel, "not a valid safetensors file: \(error)")
         }
+        return try load(file)
+    }
+
+    /// Checks and loads an opened weights file (see `load(_: Data)`).
+    static func load(_ file: SafeTensorsFile) throws -> SVQModel {
         let config = try readConfig(file)
         try checkSizes(config, against: file)
         let model: SVQModel

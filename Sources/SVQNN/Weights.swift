@@ -51,8 +51,11 @@ extension Module {
         }
         guard problems.isEmpty else { throw problems }
         // Every name, type and shape is checked before the first value changes; the values are then read one
-        // tensor at a time, so loading holds at most one tensor's copy besides the file and the model.
-        for (t, name) in matched { t.assign(try file.floats(name)) }
+        // tensor at a time into the module's own buffers (from the file itself for SafeTensorsFile(fileAt:),
+        // where a read error could then still leave the module partly loaded).
+        for (t, name) in matched {
+            try file.readFloats(name, into: UnsafeMutableBufferPointer(start: t.data, count: t.count))
+        }
     }
 
     /// Serialises every tensor of this module (F32, by name) with `metadata` into safetensors bytes.

@@ -58,11 +58,16 @@ public struct SafeTensorsFile: Sendable {
     /// Tensor names, ordered by their position in the byte buffer.
     public var names: [String] { tensors.map(\.name) }
 
-    /// The whole file.
-    private let storage: Data
-    /// Offset of the byte buffer within `storage` (8 + header length).
+    /// Where the bytes are: the whole file in memory, or an open file read tensor by tensor.
+    private let storage: Storage
+    /// Offset of the byte buffer within the file (8 + header length).
     private let bufferStart: Int
     private let index: [String: Int]
+
+    private enum Storage: @unchecked Sendable {
+        case memory(Data)
+        case file(OpenFile)
+    }
 
     /// Reads and validates the file at `url`.
     ///
@@ -83,8 +88,36 @@ public struct SafeTensorsFile: Sendable {
     /// - Throws: ``SafeTensorsError`` describing the first problem found.
     public init(data: Data) throws {
         // Work on a zero-based copy-on-write view so that slices of larger Data work too.
-        let storage = data.startIndex == 0 ? data : Data(data)
-        let total = storage.count
+        let bytes = data.startIndex == 0 ? data : Data(data)
+        try self.init(prefix: bytes, total: bytes.count, storage: .memory(bytes))
+    }
+
+    /// Opens the regular file at `path` (a file-system path as C bytes), reads and validates its header, and
+    /// reads tensors from the file only when asked for them — so a caller that copies tensors into its own
+    /// buffers one at a time never holds more than one tensor's bytes besides its own copy.
+    ///
+    /// The file stays open while this value (or a copy) exists. It must not change meanwhile: the header's
+    /// checks held when it was opened, and a file that shrinks later makes the reads throw.
+    ///
+    /// - Throws: ``SafeTensorsError`` with kind ``SafeTensorsError/Kind/ioError`` if the file cannot be
+    ///   opened or read or is not a regular file, or any validation error (see ``init(data:)``).
+    public init(fileAt path: UnsafePointer<CChar>) throws {
+        let file = try OpenFile(path: path)
+        // The length prefix and the header: at most 8 + maxHeaderSize bytes, checked before they are read.
+        let lengthBytes = try file.read(at: 0, count: min(8, file.size))
+        var prefix = lengthBytes
+        if lengthBytes.count == 8 {
+            let headerLength = lengthBytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            if headerLength <= UInt64(SafeTensorsFile.maxHeaderSize) && Int(headerLength) <= file.size - 8 {
+                prefix += try file.read(at: 8, count: Int(headerLength))
+            }
+        }
+        try self.init(prefix: prefix, total: file.size, storage: .file(file))
+    }
+
+    /// Validates the header in `prefix` (the file's first bytes: at least the length prefix and the header
+    /// when they fit in the file) against a file of `total` bytes.
+    private init(prefix storage: Data, total: Int, storage whole: Storage) throws {
 
         guard total >= 8 else {
             throw SafeTensorsError(.truncatedFile, "file is \(total) bytes; a safetensors file needs at least 8 bytes for the header length")
@@ -176,7 +209,7 @@ public struct SafeTensorsFile: Sendable {
         index.reserveCapacity(entries.count)
         for (k, entry) in entries.enumerated() { index[entry.info.name] = k }
 
-        self.storage = storage
+        self.storage = whole
         self.bufferStart = bufferStart
         self.metadata = metadata
         self.tensors = entries.map(\.info)
@@ -316,11 +349,20 @@ public struct SafeTensorsFile: Sendable {
         return tensors[k]
     }
 
-    /// Calls `body` with the tensor's bytes (valid only during the call).
-    private func withBytes<R>(_ info: TensorInfo, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try storage.withUnsafeBytes { raw in
-            let start = bufferStart + info.dataOffsets.lowerBound
-            return try body(UnsafeRawBufferPointer(rebasing: raw[start..<(start + info.byteCount)]))
+    /// Calls `body` with the tensor's bytes (valid only during the call), read from the file if it is not in
+    /// memory.
+    private func withBytes<R>(_ info: TensorInfo, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let start = bufferStart + info.dataOffsets.lowerBound
+        switch storage {
+        case .memory(let data):
+            return try data.withUnsafeBytes { raw in
+                try body(UnsafeRawBufferPointer(rebasing: raw[start..<(start + info.byteCount)]))
+            }
+        case .file(let file):
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(info.byteCount, 1), alignment: 16)
+            defer { buffer.deallocate() }
+            try file.read(at: start, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<info.byteCount]))
+            return try body(UnsafeRawBufferPointer(rebasing: buffer[0..<info.byteCount]))
         }
     }
 
@@ -331,7 +373,7 @@ public struct SafeTensorsFile: Sendable {
     /// A copy of the tensor's raw little-endian bytes (any dtype).
     public func rawBytes(_ name: String) throws -> Data {
         let info = try lookup(name)
-        return withBytes(info) { Data($0) }
+        return try withBytes(info) { Data($0) }
     }
 
     /// The tensor's values as `Float`, row-major.
@@ -342,7 +384,7 @@ public struct SafeTensorsFile: Sendable {
         let n = info.elementCount
         switch info.dtype {
         case .f32:
-            return withBytes(info) { raw in
+            return try withBytes(info) { raw in
                 [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
                     #if _endian(little)
                     if n > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw) }
@@ -355,7 +397,7 @@ public struct SafeTensorsFile: Sendable {
                 }
             }
         case .f64:
-            return withBytes(info) { raw in
+            return try withBytes(info) { raw in
                 [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
                     for k in 0..<n {
                         let bits = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self))
@@ -365,7 +407,7 @@ public struct SafeTensorsFile: Sendable {
                 }
             }
         case .f16:
-            return withBytes(info) { raw in
+            return try withBytes(info) { raw in
                 [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
                     for k in 0..<n {
                         buffer[k] = floatFromHalfBits(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)))
@@ -374,7 +416,7 @@ public struct SafeTensorsFile: Sendable {
                 }
             }
         case .bf16:
-            return withBytes(info) { raw in
+            return try withBytes(info) { raw in
                 [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
                     for k in 0..<n {
                         let bits = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))
@@ -388,18 +430,39 @@ public struct SafeTensorsFile: Sendable {
         }
     }
 
+    /// Reads the tensor's values as `Float` (the dtypes `floats(_:)` accepts) into `buffer`, which must hold
+    /// exactly its element count. F32 tensors of a file opened with `init(fileAt:)` are read straight into
+    /// `buffer`, with no copy in between.
+    public func readFloats(_ name: String, into buffer: UnsafeMutableBufferPointer<Float>) throws {
+        let info = try lookup(name)
+        guard buffer.count == info.elementCount else {
+            throw SafeTensorsError(.shapeMismatch, tensor: name,
+                                   "has \(info.elementCount) values but the destination holds \(buffer.count)")
+        }
+        #if _endian(little)
+        if info.dtype == .f32, case .file(let file) = storage {
+            try file.read(at: bufferStart + info.dataOffsets.lowerBound, into: UnsafeMutableRawBufferPointer(buffer))
+            return
+        }
+        #endif
+        let values = try floats(name)
+        if let dst = buffer.baseAddress, !values.isEmpty {
+            values.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: values.count) }
+        }
+    }
+
     /// The values of an I64 tensor, row-major.
     public func int64s(_ name: String) throws -> [Int64] {
         let info = try lookup(name)
         guard info.dtype == .i64 else { throw wrongDType(info, "int64s()", "I64 (use ints() for other integer dtypes)") }
-        return withBytes(info) { load($0, count: info.elementCount, as: UInt64.self) { Int64(bitPattern: $0) } }
+        return try withBytes(info) { load($0, count: info.elementCount, as: UInt64.self) { Int64(bitPattern: $0) } }
     }
 
     /// The values of an I32 tensor, row-major.
     public func int32s(_ name: String) throws -> [Int32] {
         let info = try lookup(name)
         guard info.dtype == .i32 else { throw wrongDType(info, "int32s()", "I32 (use ints() for other integer dtypes)") }
-        return withBytes(info) { load($0, count: info.elementCount, as: UInt32.self) { Int32(bitPattern: $0) } }
+        return try withBytes(info) { load($0, count: info.elementCount, as: UInt32.self) { Int32(bitPattern: $0) } }
     }
 
     /// The values of any integer tensor (I64, I32, I16, I8, U64, U32, U16, U8) as `Int`, row-major.
@@ -409,15 +472,15 @@ public struct SafeTensorsFile: Sendable {
         let info = try lookup(name)
         let n = info.elementCount
         switch info.dtype {
-        case .i64: return withBytes(info) { load($0, count: n, as: UInt64.self) { Int(Int64(bitPattern: $0)) } }
-        case .i32: return withBytes(info) { load($0, count: n, as: UInt32.self) { Int(Int32(bitPattern: $0)) } }
-        case .i16: return withBytes(info) { load($0, count: n, as: UInt16.self) { Int(Int16(bitPattern: $0)) } }
-        case .i8: return withBytes(info) { load($0, count: n, as: UInt8.self) { Int(Int8(bitPattern: $0)) } }
-        case .u32: return withBytes(info) { load($0, count: n, as: UInt32.self) { Int($0) } }
-        case .u16: return withBytes(info) { load($0, count: n, as: UInt16.self) { Int($0) } }
-        case .u8: return withBytes(info) { load($0, count: n, as: UInt8.self) { Int($0) } }
+        case .i64: return try withBytes(info) { load($0, count: n, as: UInt64.self) { Int(Int64(bitPattern: $0)) } }
+        case .i32: return try withBytes(info) { load($0, count: n, as: UInt32.self) { Int(Int32(bitPattern: $0)) } }
+        case .i16: return try withBytes(info) { load($0, count: n, as: UInt16.self) { Int(Int16(bitPattern: $0)) } }
+        case .i8: return try withBytes(info) { load($0, count: n, as: UInt8.self) { Int(Int8(bitPattern: $0)) } }
+        case .u32: return try withBytes(info) { load($0, count: n, as: UInt32.self) { Int($0) } }
+        case .u16: return try withBytes(info) { load($0, count: n, as: UInt16.self) { Int($0) } }
+        case .u8: return try withBytes(info) { load($0, count: n, as: UInt8.self) { Int($0) } }
         case .u64:
-            let values = withBytes(info) { load($0, count: n, as: UInt64.self) { $0 } }
+            let values = try withBytes(info) { load($0, count: n, as: UInt64.self) { $0 } }
             var result = [Int]()
             result.reserveCapacity(n)
             for (k, v) in values.enumerated() {

@@ -156,6 +156,9 @@ func runRuntime(_ args: [String]) {
         fail("cannot read inputs \(positional[1]): \(error)")
     }
 
+    // The baseline is taken with the engine's libraries initialised — oneDNN's engine, JIT and OpenMP pool
+    // are per-process costs, as ONNX Runtime's are counted before its baseline (after `import onnxruntime`).
+    _ = withoutGradients { conv2d(Tensor(zeros: [1, 16, 8, 8]), weight: Tensor(zeros: [16, 16, 3, 3]), padding: 1) }
     let rssBefore = residentBytes()
     TensorMemory.startTracking()
     let model: SVQ.Model
