@@ -1,4 +1,4 @@
-// Thin, typed wrappers over OpenBLAS's cblas_sgemm, the only place the engine calls BLAS directly.
+// Thin, typed wrappers over OpenBLAS (cblas_sgemm, cblas_saxpy), the only place the engine calls BLAS directly.
 
 import COpenBLAS
 
@@ -48,6 +48,11 @@ func cblasSgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ 
                 _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// y += alpha · x over `n` floats.
+func saxpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    if n > 0 { cblas_saxpy(Int32(n), alpha, x, 1, y, 1) }
 }
 
 /// Public access to the raw GEMM, for benchmarks that compare against the engine's own kernels.

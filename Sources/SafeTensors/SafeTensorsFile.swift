@@ -64,7 +64,7 @@ public struct SafeTensorsFile: Sendable {
     private let bufferStart: Int
     private let index: [String: Int]
 
-    private enum Storage: @unchecked Sendable {
+    private enum Storage: Sendable {
         case memory(Data)
         case file(OpenFile)
     }

@@ -23,10 +23,6 @@
 import CDNNL
 import Dispatch
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// What a direct convolution primitive computes.
 enum DirectConvKind: Hashable {
     /// y = conv(x, w) + b, then max(y, 0) when `relu`.
@@ -38,9 +34,6 @@ enum DirectConvKind: Hashable {
 }
 
 enum DirectConvolution {
-    /// Whether oneDNN is used at all (the GEMM lowerings otherwise). For tests and benchmarks; on by default.
-    nonisolated(unsafe) static var isEnabled = true
-
     /// y[B, Cout, Ho, Wo] = conv(x, w) + bias (then ReLU when asked). False when oneDNN could not run it.
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, relu: Bool) -> Bool {
@@ -85,10 +78,7 @@ enum DirectConvolution {
             ])
         }
         guard ok else { return false }
-        for k in 0..<(partials.count / max(n, 1)) {
-            let q = partials.pointer + k * n
-            for i in 0..<n { dw[i] += q[i] }
-        }
+        for k in 0..<(partials.count / max(n, 1)) { saxpy(n, 1, partials.pointer + k * n, dw) }
         return true
     }
 
@@ -136,7 +126,7 @@ enum DirectConvolution {
     private static let capacity = 96
 
     private static func primitive(_ g: ConvGeometry, _ kind: DirectConvKind, hasBias: Bool) -> DirectConvPrimitive? {
-        guard isEnabled, let engine = OneDNN.engine else { return nil }
+        guard let engine = OneDNN.engine else { return nil }
         let threads = ParallelRegion.isInside ? 1 : Engine.threadCount
         OneDNN.setThreads(threads)
         let key = Key(geometry: g, kind: kind, hasBias: hasBias, threads: threads)
@@ -153,31 +143,11 @@ enum DirectConvolution {
     }
 }
 
-/// A user buffer bound to a primitive argument.
+/// A caller's buffer (plain layout) bound to a primitive argument.
 struct Operand {
     let arg: Int32
     let user: UnsafeMutableRawPointer
     let isOutput: Bool
-}
-
-/// The process-wide oneDNN CPU engine and the OpenMP thread control.
-enum OneDNN {
-    static let engine: dnnl_engine_t? = {
-        var e: dnnl_engine_t?
-        guard dnnl_engine_create(&e, dnnl_cpu, 0) == dnnl_success else { return nil }
-        return e
-    }()
-
-    // libgomp comes with libdnnl, not as a link dependency of ours, so its control is looked up at run time.
-    private typealias SetThreads = @convention(c) (Int32) -> Void
-    private static let ompSetNumThreads: SetThreads? = {
-        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0) /* RTLD_DEFAULT */, "omp_set_num_threads")
-        else { return nil }
-        return unsafeBitCast(sym, to: SetThreads.self)
-    }()
-
-    /// Sets the OpenMP thread count of the calling thread (what oneDNN uses for its next call from it).
-    static func setThreads(_ n: Int) { ompSetNumThreads?(Int32(n)) }
 }
 
 /// One oneDNN convolution primitive with the reorders between our plain layouts and the ones it chose.
@@ -187,14 +157,12 @@ final class DirectConvPrimitive {
         var chosen: dnnl_memory_desc_t
         /// Plain → chosen for inputs, chosen → plain for outputs; nil when the layouts are the same.
         var reorder: dnnl_primitive_t?
-        var chosenBytes: Int
     }
 
     private let engine: dnnl_engine_t
     private var primitive: dnnl_primitive_t?
     private var bindings: [Int32: Binding] = [:]
-    private var scratchpad = dnnl_memory_desc_t()
-    private var scratchpadBytes = 0
+    private var scratchpad: dnnl_memory_desc_t?
 
     /// nil when oneDNN does not support the shape (or any call fails).
     init?(_ g: ConvGeometry, _ kind: DirectConvKind, hasBias: Bool, engine: dnnl_engine_t) {
@@ -226,11 +194,8 @@ final class DirectConvPrimitive {
         let strides: [Int64] = [Int64(g.sh), Int64(g.sw)]
         let padding: [Int64] = [Int64(g.ph), Int64(g.pw)]
 
-        var attr: dnnl_primitive_attr_t?
-        guard dnnl_primitive_attr_create(&attr) == dnnl_success, let attr else { return false }
+        guard let attr = OneDNN.userScratchpadAttributes() else { return false }
         defer { dnnl_primitive_attr_destroy(attr) }
-        guard dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success
-        else { return false }
 
         // The forward descriptor: the primitive itself, or the hint a backward primitive is built against.
         func forwardDescriptor(_ prop: dnnl_prop_kind_t) -> dnnl_convolution_desc_t? {
@@ -299,8 +264,7 @@ final class DirectConvPrimitive {
         guard let chosenPointer = dnnl_primitive_desc_query_md(pd, query, index) else { return false }
         var plain = plain
         var chosen = chosenPointer.pointee
-        var binding = Binding(plain: plain, chosen: chosen, reorder: nil,
-                              chosenBytes: Int(dnnl_memory_desc_get_size(&chosen)))
+        var binding = Binding(plain: plain, chosen: chosen, reorder: nil)
         if dnnl_memory_desc_equal(&plain, &chosen) == 0 {
             var rpd: dnnl_primitive_desc_t?
             let made = output
@@ -317,68 +281,39 @@ final class DirectConvPrimitive {
     }
 
     private func finish(_ pd: dnnl_primitive_desc_t) -> Bool {
-        if let s = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0) {
-            scratchpad = s.pointee
-            scratchpadBytes = Int(dnnl_memory_desc_get_size(&scratchpad))
+        if let s = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)?.pointee, OneDNN.size(s) > 0 {
+            scratchpad = s
         }
         return dnnl_primitive_create(&primitive, pd) == dnnl_success
     }
 
     /// Runs the primitive on the given user buffers (plain layouts). False if oneDNN reports an error.
     func execute(_ operands: [Operand]) -> Bool {
-        guard let primitive else { return false }
-        var stream: dnnl_stream_t?
-        guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, let stream
-        else { return false }
-        var memories: [dnnl_memory_t] = []
-        var temporaries: [TensorStorage] = []
-        defer {
-            for m in memories { dnnl_memory_destroy(m) }
-            dnnl_stream_destroy(stream)
-        }
-        func memory(_ desc: dnnl_memory_desc_t, _ handle: UnsafeMutableRawPointer) -> dnnl_memory_t? {
-            var desc = desc
-            var m: dnnl_memory_t?
-            guard dnnl_memory_create(&m, &desc, engine, handle) == dnnl_success, let m else { return nil }
-            memories.append(m)
-            return m
-        }
-        func run(_ p: dnnl_primitive_t, _ args: [dnnl_exec_arg_t]) -> Bool {
-            args.withUnsafeBufferPointer { dnnl_primitive_execute(p, stream, Int32($0.count), $0.baseAddress) } == dnnl_success
-        }
-
+        guard let primitive, let call = OneDNNCall(engine: engine) else { return false }
         var args: [dnnl_exec_arg_t] = []
         var pending: [(dnnl_primitive_t, dnnl_memory_t, dnnl_memory_t)] = []   // output reorders, after the primitive
         for op in operands {
-            guard let b = bindings[op.arg], let user = memory(b.plain, op.user) else { return false }
+            guard let b = bindings[op.arg], let user = call.memory(b.plain, op.user) else { return false }
             guard let reorder = b.reorder else {
                 args.append(dnnl_exec_arg_t(arg: op.arg, memory: user))
                 continue
             }
-            let buffer = TensorStorage(count: (b.chosenBytes + 3) / 4, zeroed: false)
-            temporaries.append(buffer)
-            guard let inner = memory(b.chosen, UnsafeMutableRawPointer(buffer.pointer)) else { return false }
+            guard let inner = call.temporary(b.chosen) else { return false }
             args.append(dnnl_exec_arg_t(arg: op.arg, memory: inner))
             if op.isOutput {
                 pending.append((reorder, inner, user))
-            } else if !run(reorder, [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: user),
-                                     dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: inner)]) {
+            } else if !call.reorder(reorder, from: user, to: inner) {
                 return false
             }
         }
-        if scratchpadBytes > 0 {
-            let buffer = TensorStorage(count: (scratchpadBytes + 3) / 4, zeroed: false)
-            temporaries.append(buffer)
-            guard let m = memory(scratchpad, UnsafeMutableRawPointer(buffer.pointer)) else { return false }
+        if let scratchpad {
+            guard let m = call.temporary(scratchpad) else { return false }
             args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: m))
         }
-        guard run(primitive, args) else { return false }
+        guard call.run(primitive, args) else { return false }
         for (reorder, from, to) in pending {
-            guard run(reorder, [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: from),
-                                dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: to)]) else { return false }
+            guard call.reorder(reorder, from: from, to: to) else { return false }
         }
-        let waited = dnnl_stream_wait(stream) == dnnl_success
-        withExtendedLifetime(temporaries) {}
-        return waited
+        return call.wait()
     }
 }

@@ -53,7 +53,7 @@ public final class PackedLinear {
             cuts = stride(from: 0, to: outFeatures, by: per).map { [outFeatures] in ($0, min(per, outFeatures - $0)) }
         }
         var made: [PackedLinearSlice] = []
-        if DirectConvolution.isEnabled, let engine = OneDNN.engine {
+        if let engine = OneDNN.engine {
             for (n0, n) in cuts {
                 guard let s = PackedLinearSlice(weight: weight.data + n0 * inFeatures, bias: bias.map { $0.data + n0 },
                                                  columns: n0, count: n, inFeatures: inFeatures, outFeatures: outFeatures,
@@ -101,7 +101,7 @@ final class PackedLinearSlice {
     // the same shape and kept for the process: making one compiles a kernel, too slow to repeat for every
     // decoding run.
     private struct Shape: Hashable { let rows, k, n, ldy: Int; let hasBias: Bool }
-    private struct Compiled { let primitive: dnnl_primitive_t; let scratchpad: dnnl_memory_desc_t; let scratchpadBytes: Int }
+    private struct Compiled { let primitive: dnnl_primitive_t; let scratchpad: dnnl_memory_desc_t? }
     private static let lock = DispatchSemaphore(value: 1)
     nonisolated(unsafe) private static var compiled: [Shape: Compiled] = [:]
     nonisolated(unsafe) private static var layouts: [Shape: dnnl_memory_desc_t] = [:]
@@ -129,7 +129,7 @@ final class PackedLinearSlice {
         var plain = dnnl_memory_desc_t()
         let dims: [Int64] = [Int64(k), Int64(n)], strides: [Int64] = [1, Int64(k)]
         guard dnnl_memory_desc_init_by_strides(&plain, 2, dims, dnnl_f32, strides) == dnnl_success else { return nil }
-        packed = TensorStorage(count: (Int(dnnl_memory_desc_get_size(&packedDesc)) + 3) / 4, zeroed: false)
+        packed = TensorStorage(count: (OneDNN.size(packedDesc) + 3) / 4, zeroed: false)
         var rpd: dnnl_primitive_desc_t?
         var reorder: dnnl_primitive_t?
         guard dnnl_reorder_primitive_desc_create(&rpd, &plain, engine, &packedDesc, engine, nil) == dnnl_success,
@@ -137,18 +137,10 @@ final class PackedLinearSlice {
         defer { dnnl_primitive_desc_destroy(rpd) }
         guard dnnl_primitive_create(&reorder, rpd) == dnnl_success, let reorder else { return nil }
         defer { dnnl_primitive_destroy(reorder) }
-        var stream: dnnl_stream_t?
-        guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, let stream
-        else { return nil }
-        defer { dnnl_stream_destroy(stream) }
-        var from: dnnl_memory_t?, to: dnnl_memory_t?
-        defer { if let from { dnnl_memory_destroy(from) }; if let to { dnnl_memory_destroy(to) } }
-        guard dnnl_memory_create(&from, &plain, engine, UnsafeMutableRawPointer(mutating: weight)) == dnnl_success,
-              dnnl_memory_create(&to, &packedDesc, engine, UnsafeMutableRawPointer(packed.pointer)) == dnnl_success
-        else { return nil }
-        let args = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: from), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: to)]
-        guard args.withUnsafeBufferPointer({ dnnl_primitive_execute(reorder, stream, 2, $0.baseAddress) }) == dnnl_success,
-              dnnl_stream_wait(stream) == dnnl_success else { return nil }
+        guard let call = OneDNNCall(engine: engine),
+              let from = call.memory(plain, UnsafeMutableRawPointer(mutating: weight)),
+              let to = call.memory(packedDesc, UnsafeMutableRawPointer(packed.pointer)),
+              call.reorder(reorder, from: from, to: to), call.wait() else { return nil }
     }
 
     private func descriptors(rows m: Int) -> (src: dnnl_memory_desc_t, dst: dnnl_memory_desc_t, bias: dnnl_memory_desc_t)? {
@@ -164,7 +156,7 @@ final class PackedLinearSlice {
 
     /// A matmul primitive for `rows` rows; `weights` nil lets oneDNN choose the layout (returned as `chosen`).
     private func makePrimitive(rows m: Int, weights: dnnl_memory_desc_t?)
-        -> (dnnl_primitive_t, scratchpad: dnnl_memory_desc_t, chosen: dnnl_memory_desc_t)? {
+        -> (dnnl_primitive_t, scratchpad: dnnl_memory_desc_t?, chosen: dnnl_memory_desc_t)? {
         guard var (src, dst, b) = descriptors(rows: m) else { return nil }
         var w = dnnl_memory_desc_t()
         if let weights {
@@ -177,18 +169,16 @@ final class PackedLinearSlice {
         let status = bias != nil ? dnnl_matmul_desc_init(&desc, &src, &w, &b, &dst)
                                  : dnnl_matmul_desc_init(&desc, &src, &w, nil, &dst)
         guard status == dnnl_success else { return nil }
-        var attr: dnnl_primitive_attr_t?
-        guard dnnl_primitive_attr_create(&attr) == dnnl_success, let attr else { return nil }
+        guard let attr = OneDNN.userScratchpadAttributes() else { return nil }
         defer { dnnl_primitive_attr_destroy(attr) }
-        guard dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success else { return nil }
         var pd: dnnl_primitive_desc_t?
         guard dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil) == dnnl_success, let pd else { return nil }
         defer { dnnl_primitive_desc_destroy(pd) }
         guard let chosen = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)?.pointee else { return nil }
-        let scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)?.pointee ?? dnnl_memory_desc_t()
+        let scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)?.pointee
         var primitive: dnnl_primitive_t?
         guard dnnl_primitive_create(&primitive, pd) == dnnl_success, let primitive else { return nil }
-        return (primitive, scratch, chosen)
+        return (primitive, scratch.flatMap { OneDNN.size($0) > 0 ? $0 : nil }, chosen)
     }
 
     /// y[:, column ..< column + n] = x · Wᵀ + b for `rows` rows of `x` `[rows, k]`; false if oneDNN failed.
@@ -198,47 +188,25 @@ final class PackedLinearSlice {
         PackedLinearSlice.lock.wait()
         var entry = PackedLinearSlice.compiled[key]
         if entry == nil, let made = makePrimitive(rows: m, weights: packedDesc) {
-            var scratch = made.scratchpad
-            entry = Compiled(primitive: made.0, scratchpad: scratch, scratchpadBytes: Int(dnnl_memory_desc_get_size(&scratch)))
+            entry = Compiled(primitive: made.0, scratchpad: made.scratchpad)
             PackedLinearSlice.compiled[key] = entry
         }
         PackedLinearSlice.lock.signal()
-        guard let entry, var (src, dst, b) = descriptors(rows: m) else { return false }
-        let (primitive, scratchBytes) = (entry.primitive, entry.scratchpadBytes)
-
-        var stream: dnnl_stream_t?
-        guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, let stream
-        else { return false }
-        var memories: [dnnl_memory_t] = []
-        defer {
-            for mem in memories { dnnl_memory_destroy(mem) }
-            dnnl_stream_destroy(stream)
-        }
-        func memory(_ desc: inout dnnl_memory_desc_t, _ handle: UnsafeMutableRawPointer) -> dnnl_memory_t? {
-            var mem: dnnl_memory_t?
-            guard dnnl_memory_create(&mem, &desc, engine, handle) == dnnl_success, let mem else { return nil }
-            memories.append(mem)
-            return mem
-        }
-        let scratch = TensorStorage(count: (scratchBytes + 3) / 4, zeroed: false)
-        guard let ms = memory(&src, UnsafeMutableRawPointer(mutating: x)),
-              let mw = memory(&packedDesc, UnsafeMutableRawPointer(packed.pointer)),
-              let md = memory(&dst, UnsafeMutableRawPointer(y + column))
+        guard let entry, let (src, dst, b) = descriptors(rows: m), let call = OneDNNCall(engine: engine),
+              let ms = call.memory(src, UnsafeMutableRawPointer(mutating: x)),
+              let mw = call.memory(packedDesc, UnsafeMutableRawPointer(packed.pointer)),
+              let md = call.memory(dst, UnsafeMutableRawPointer(y + column))
         else { return false }
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: ms), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: mw),
                     dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: md)]
         if let bias {
-            guard let mb = memory(&b, UnsafeMutableRawPointer(mutating: bias)) else { return false }
+            guard let mb = call.memory(b, UnsafeMutableRawPointer(mutating: bias)) else { return false }
             args.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: mb))
         }
-        if scratchBytes > 0 {
-            var sd = entry.scratchpad
-            guard let msp = memory(&sd, UnsafeMutableRawPointer(scratch.pointer)) else { return false }
-            args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: msp))
+        if let scratchpad = entry.scratchpad {
+            guard let m = call.temporary(scratchpad) else { return false }
+            args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: m))
         }
-        let ok = args.withUnsafeBufferPointer { dnnl_primitive_execute(primitive, stream, Int32($0.count), $0.baseAddress) } == dnnl_success
-            && dnnl_stream_wait(stream) == dnnl_success
-        withExtendedLifetime(scratch) {}
-        return ok
+        return call.run(entry.primitive, args) && call.wait()
     }
 }
