@@ -131,7 +131,7 @@ SVQ_API const char * svq_status_string(svq_status status);
  * library and stays valid until the thread's next svq_* call. */
 SVQ_API const char * svq_last_error(void);
 
-/* Sets the threads used inside each call (matrix products and parallel loops), process-wide.
+/* Sets the threads used inside each call (matrix products, convolutions, parallel loops), process-wide.
  * n_threads >= 1, or 0 for one per CPU core (the default). Returns SVQ_STATUS_INVALID_ARGUMENT if
  * n_threads < 0. Call it before starting work, not while other threads are inside the library. */
 SVQ_API svq_status svq_set_threads(int32_t n_threads);
