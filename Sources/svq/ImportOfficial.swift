@@ -37,7 +37,7 @@ struct ImportOfficial: ParsableCommand {
         let config = try SVQConfig(officialArguments: args, includePrior: priorPath != nil)
         var rng = RandomGenerator(seed: 0)
         let model = try SVQModel(config: config, rng: &rng)
-        let svq = try OfficialStateDict(try readStateDict(svqPath))
+        let svq = OfficialStateDict(try readStateDict(svqPath))
         let prior = try priorPath.map { OfficialStateDict(try readStateDict($0)) }
         try model.loadOfficial(svq: svq, prior: prior)
         try model.save(to: URL(fileURLWithPath: output))
