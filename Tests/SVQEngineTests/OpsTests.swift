@@ -54,6 +54,41 @@ final class ElementwiseTests: XCTestCase {
         XCTAssertEqual(spread.grad?.scalars.map { $0 != 0 }, [false, false, true, true, true, false, false])
     }
 
+    /// Tensors big enough to be split across threads (the kernels are specialised per function: each
+    /// specialisation must compute what the scalar function says, on every chunk and in the tail).
+    func testLargeElementwiseMatchesScalarFunctions() {
+        let x = testTensor([3, 70_001], seed: 11, requiresGrad: false)
+        let pos = Tensor(x.scalars.map { abs($0) + 0.1 }, shape: x.shape)
+        let cases: [(String, Tensor, Tensor, (Float) -> Float)] = [
+            ("exp", x, x.exp(), { expf($0) }),
+            ("log", pos, pos.log(), { logf($0) }),
+            ("relu", x, x.relu(), { max($0, 0) }),
+            ("sigmoid", x, x.sigmoid(), { 1 / (1 + expf(-$0)) }),
+            ("tanh", x, x.tanh(), { tanhf($0) }),
+            ("sqrt", pos, pos.sqrt(), { $0.squareRoot() }),
+            ("square", x, x.square(), { $0 * $0 }),
+            ("pow", pos, pos.pow(1.5), { powf($0, 1.5) }),
+            ("clamp", x, x.clamped(min: -0.2, max: 0.3), { min(max($0, -0.2), 0.3) }),
+            ("+s", x, x + 0.5, { $0 + 0.5 }),
+            ("s-", x, 0.5 - x, { 0.5 - $0 }),
+            ("*s", x, x * 3, { $0 * 3 }),
+        ]
+        for (name, input, output, f) in cases {
+            XCTAssertEqual(output.shape, input.shape, name)
+            for i in Swift.stride(from: 0, to: input.count, by: 997) + [input.count - 1] {
+                XCTAssertEqual(output.data[i], f(input.data[i]), accuracy: 1e-6 * max(1, abs(f(input.data[i]))), "\(name) at \(i)")
+            }
+        }
+        let row = testTensor([70_001], seed: 12, requiresGrad: false)
+        for (name, y, f) in [("+", x + row, { (a: Float, b: Float) in a + b }), ("-", x - row, { $0 - $1 }),
+                             ("*", x * row, { $0 * $1 }), ("/", x / (row.square() + 1), { $0 / ($1 * $1 + 1) }),
+                             ("max", maximum(x, row), { max($0, $1) })] {
+            for i in Swift.stride(from: 0, to: x.count, by: 1009) {
+                XCTAssertEqual(y.data[i], f(x.data[i], row.data[i % 70_001]), accuracy: 1e-6, "\(name) at \(i)")
+            }
+        }
+    }
+
     func testReductionsForwardAndGradients() {
         let x = testTensor([3, 4, 5], seed: 8)
         let s = x.sum(axis: 1)
@@ -195,6 +230,35 @@ final class NormalizationTests: XCTestCase {
         }
     }
 
+    /// Widths around the 8- and 16-lane partial sums (tails, exact multiples), rows enough to run in parallel,
+    /// and every combination of weight and bias.
+    func testLayerNormVectorisedWidths() {
+        for d in [1, 7, 8, 15, 16, 17, 37, 64, 130] {
+            let rows = 40_000 / d + 3
+            let x = testTensor([rows, d], seed: UInt64(d), scale: 3, requiresGrad: false)
+            let w = testTensor([d], seed: UInt64(d + 1), requiresGrad: false), b = testTensor([d], seed: UInt64(d + 2), requiresGrad: false)
+            for (hasW, hasB) in [(true, true), (true, false), (false, true), (false, false)] {
+                let y = layerNorm(x, weight: hasW ? w : nil, bias: hasB ? b : nil)
+                for r in Swift.stride(from: 0, to: rows, by: max(1, rows / 7)) {
+                    let row = (0..<d).map { Double(x.data[r * d + $0]) }
+                    let mean = row.reduce(0, +) / Double(d)
+                    let v = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(d)
+                    for j in 0..<d {
+                        var e = (row[j] - mean) / (v + 1e-5).squareRoot()
+                        if hasW { e *= Double(w.data[j]) }
+                        if hasB { e += Double(b.data[j]) }
+                        XCTAssertEqual(Double(y.data[r * d + j]), e, accuracy: 1e-4, "d \(d) row \(r) w \(hasW) b \(hasB)")
+                    }
+                }
+            }
+        }
+        let x = testTensor([3, 37], seed: 4, scale: 2), w = testTensor([37], seed: 5), b = testTensor([37], seed: 6)
+        assertGradientsMatch([x, w, b]) { layerNorm($0[0], weight: $0[1], bias: $0[2]) }
+        assertGradientsMatch([x, w]) { layerNorm($0[0], weight: $0[1]) }
+        assertGradientsMatch([x, b]) { layerNorm($0[0], bias: $0[1]) }
+        assertGradientsMatch([x]) { layerNorm($0[0]) }
+    }
+
     func testLayerNormGradients() {
         let x = testTensor([2, 3, 6], seed: 6, scale: 2), w = testTensor([6], seed: 7), b = testTensor([6], seed: 8)
         assertGradientsMatch([x, w, b]) { layerNorm($0[0], weight: $0[1], bias: $0[2]) }
@@ -320,6 +384,26 @@ final class IndexingTests: XCTestCase {
         assertGradientsMatch([a]) { $0[0].permuted([1, 2, 0]) }
         assertGradientsMatch([a]) { stack([$0[0], $0[0] * 2], axis: 1) }
         assertGradientsMatch([a]) { $0[0].reshaped([4, -1]).narrowFirst(1, 2) }
+    }
+
+    /// Swapping the last two axes runs a tiled transpose: sizes off the tile edge, batches, and large enough to split.
+    func testTransposeOfLastTwoAxes() {
+        for shape in [[1, 1], [5, 3], [16, 16], [3, 37, 21], [2, 64, 1030], [2, 2, 17, 40]] {
+            let a = testTensor(shape, seed: UInt64(shape.reduce(0, +)), requiresGrad: false)
+            let r = shape.count
+            var order = Array(0..<r)
+            order.swapAt(r - 2, r - 1)
+            let t = a.permuted(order)
+            var out = shape
+            out.swapAt(r - 2, r - 1)
+            XCTAssertEqual(t.shape, out)
+            let rows = shape[r - 2], cols = shape[r - 1], batches = a.count / (rows * cols)
+            for bIndex in 0..<batches { for i in 0..<rows { for j in 0..<cols {
+                XCTAssertEqual(t.data[(bIndex * cols + j) * rows + i], a.data[(bIndex * rows + i) * cols + j], "\(shape) \(i),\(j)")
+            } } }
+        }
+        let small = testTensor([2, 5, 19], seed: 3)
+        assertGradientsMatch([small]) { $0[0].transposed(1, 2) }
     }
 
     func testArgmaxAndTopK() {

@@ -145,10 +145,17 @@ extension Tensor {
         let cols = outShape.last ?? 1
         let cs = srcStrides.last ?? 1
         let pi = data, po = out.data
-        forEachBroadcastRow(outShape, srcStrides, srcStrides) { row, off, _ in
-            let o = po + row * cols
-            let s = pi + off
-            for j in 0..<cols { o[j] = s[j * cs] }
+        let swapsLastTwo = rank >= 2 && order[rank - 2] == rank - 1 && order[rank - 1] == rank - 2
+            && order.prefix(rank - 2).elementsEqual(0..<(rank - 2))
+        if swapsLastTwo {
+            let rows = shape[rank - 2], columns = shape[rank - 1]
+            batchedTranspose(pi, po, batches: rows * columns == 0 ? 0 : count / (rows * columns), rows: rows, cols: columns)
+        } else {
+            forEachBroadcastRow(outShape, srcStrides, srcStrides) { row, off, _ in
+                let o = po + row * cols
+                let s = pi + off
+                for j in 0..<cols { o[j] = s[j * cs] }
+            }
         }
         if shouldRecord(self) {
             var inverse = [Int](repeating: 0, count: rank)
@@ -204,5 +211,25 @@ extension Tensor {
             }
         }
         return (values, IntTensor(indices, shape: Array(shape.dropLast()) + [k]))
+    }
+}
+
+/// dst[b] = src[b]ᵀ for `batches` row-major `rows × cols` matrices, in square tiles so that both the reads
+/// and the writes stay within a few cache lines (a row-by-row gather touches a new line per element).
+private func batchedTranspose(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+                              batches: Int, rows: Int, cols: Int) {
+    let tile = 16
+    let bands = (rows + tile - 1) / tile
+    parallelItems(batches * bands, costPerItem: tile * cols) { item in
+        let b = item / bands, r0 = (item % bands) * tile, r1 = min(rows, r0 + tile)
+        let s = src + b * rows * cols, d = dst + b * rows * cols
+        var c0 = 0
+        while c0 < cols {
+            let c1 = min(cols, c0 + tile)
+            for r in r0..<r1 {
+                for c in c0..<c1 { d[c * rows + r] = s[r * cols + c] }
+            }
+            c0 = c1
+        }
     }
 }

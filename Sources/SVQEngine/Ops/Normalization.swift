@@ -96,20 +96,18 @@ public func layerNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, e
     let pw = weight?.data, pb = bias?.data
     parallelItems(rows, costPerItem: d * 3) { r in
         let xr = px + r * d, hr = ph + r * d, yr = po + r * d
-        var mean: Float = 0
-        for j in 0..<d { mean += xr[j] }
-        mean /= Float(d)
-        var v: Float = 0
-        for j in 0..<d { let c = xr[j] - mean; v += c * c }
-        let inv = 1 / (v / Float(d) + eps).squareRoot()
+        let mean = vectorSum(xr, d) / Float(d)
+        let inv = 1 / (vectorSumOfSquaredDeviations(xr, d, from: mean) / Float(d) + eps).squareRoot()
         pr[r] = inv
-        for j in 0..<d {
-            let h = (xr[j] - mean) * inv
-            hr[j] = h
-            var y = h
-            if let pw { y *= pw[j] }
-            if let pb { y += pb[j] }
-            yr[j] = y
+        // Separate loops per case keep the optionals out of the vectorised loop.
+        if recording {
+            for j in 0..<d { hr[j] = (xr[j] - mean) * inv }
+        }
+        switch (pw, pb) {
+        case let (w?, b?): for j in 0..<d { yr[j] = (xr[j] - mean) * inv * w[j] + b[j] }
+        case let (w?, nil): for j in 0..<d { yr[j] = (xr[j] - mean) * inv * w[j] }
+        case let (nil, b?): for j in 0..<d { yr[j] = (xr[j] - mean) * inv + b[j] }
+        case (nil, nil): if !recording { for j in 0..<d { yr[j] = (xr[j] - mean) * inv } } else { yr.update(from: hr, count: d) }
         }
     }
     if recording {
@@ -124,20 +122,23 @@ public func layerNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, e
                 let t = Tensor(zeros: xhat.shape, zeroed: false)
                 let pt = t.data
                 let pwd = wd?.data
-                parallelItems(rows, costPerItem: d * 4) { r in
-                    let gr = pg + r * d, hr = ph + r * d, tr = pt + r * d
-                    // dxhat = g·w; dx = rstd · (dxhat − mean(dxhat) − xhat · mean(dxhat ⊙ xhat))
-                    var sum1: Float = 0, sum2: Float = 0
-                    for j in 0..<d {
-                        let dh = pwd.map { gr[j] * $0[j] } ?? gr[j]
-                        sum1 += dh
-                        sum2 += dh * hr[j]
-                    }
-                    let m1 = sum1 / Float(d), m2 = sum2 / Float(d)
-                    let inv = pr[r]
-                    for j in 0..<d {
-                        let dh = pwd.map { gr[j] * $0[j] } ?? gr[j]
-                        tr[j] = inv * (dh - m1 - hr[j] * m2)
+                // Scratch row for dxhat = g·w, one per thread's share of rows.
+                parallelChunks(rows, grain: Swift.max(1, parallelGrain / Swift.max(d, 1))) { lo, hi in
+                    let scaled = UnsafeMutablePointer<Float>.allocate(capacity: d)
+                    defer { scaled.deallocate() }
+                    for r in lo..<hi {
+                        let gr = pg + r * d, hr = ph + r * d, tr = pt + r * d
+                        // dx = rstd · (dxhat − mean(dxhat) − xhat · mean(dxhat ⊙ xhat))
+                        let dh: UnsafePointer<Float>
+                        if let pwd {
+                            for j in 0..<d { scaled[j] = gr[j] * pwd[j] }
+                            dh = UnsafePointer(scaled)
+                        } else {
+                            dh = UnsafePointer(gr)
+                        }
+                        let m1 = vectorSum(dh, d) / Float(d), m2 = vectorDot(dh, hr, d) / Float(d)
+                        let inv = pr[r]
+                        for j in 0..<d { tr[j] = inv * (dh[j] - m1 - hr[j] * m2) }
                     }
                 }
                 gx = t
