@@ -1,6 +1,7 @@
-// How the engine uses the machine's cores: one pool (Dispatch) for the chunked parallel-for of elementwise,
-// im2col and per-row work and for the pieces of large matrix products (OpenBLAS itself runs single-threaded).
-// One setting controls both.
+// How the engine uses the machine's cores: one team of threads — libgomp's, the one oneDNN's convolutions
+// run on (Dispatch when libgomp is missing) — for the chunked parallel-for of elementwise, im2col and per-row
+// work and for the pieces of large matrix products (OpenBLAS itself runs single-threaded). One setting
+// controls all of them.
 
 import COpenBLAS
 import Dispatch

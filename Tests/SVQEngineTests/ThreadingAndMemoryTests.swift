@@ -1,7 +1,12 @@
 // The engine's own GEMM splitting (large products across its threads) and the cache of freed buffers.
 
+import Dispatch
 import XCTest
 import SVQEngine
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 final class SplitGemmTests: XCTestCase {
     /// Products large enough to be split, in both directions (wide C: columns; tall C: rows), with every
@@ -51,6 +56,44 @@ final class SplitGemmTests: XCTestCase {
         XCTAssertEqual(flat.count, whole.count)
         let worst = zip(flat, whole.scalars).map { abs($0 - $1) }.max() ?? .infinity
         XCTAssertLessThan(worst, 1e-4)
+    }
+}
+
+final class ParallelLoopTests: XCTestCase {
+    /// Every index runs exactly once, on at most the engine's thread count of distinct threads, for counts
+    /// below, at and above the thread count, and loops may be started from several threads at once.
+    func testEveryIndexRunsOnceOnTheEngineThreads() {
+        let saved = Engine.threadCount
+        defer { Engine.setThreadCount(saved) }
+        for threads in [1, 2, 3] {
+            Engine.setThreadCount(threads)
+            for count in [1, 2, 3, 7, 64, 1000] {
+                let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: count)
+                let owners = UnsafeMutableBufferPointer<pthread_t>.allocate(capacity: count)
+                defer { hits.deallocate(); owners.deallocate() }
+                hits.initialize(repeating: 0)
+                Engine.parallelFor(count, costPerItem: 1 << 20) { i in
+                    hits[i] += 1
+                    owners[i] = pthread_self()
+                }
+                XCTAssertTrue(hits.allSatisfy { $0 == 1 }, "threads \(threads) count \(count)")
+                let distinct = Set(owners.map { UInt($0) }).count
+                XCTAssertLessThanOrEqual(distinct, threads, "threads \(threads) count \(count)")
+            }
+        }
+        Engine.setThreadCount(2)
+        // Four callers at once, each with its own loop.
+        let sums = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4)
+        defer { sums.deallocate() }
+        sums.initialize(repeating: 0)
+        DispatchQueue.concurrentPerform(iterations: 4) { caller in
+            let cells = UnsafeMutableBufferPointer<Int>.allocate(capacity: 500)
+            defer { cells.deallocate() }
+            cells.initialize(repeating: 0)
+            Engine.parallelFor(500, costPerItem: 1 << 20) { i in cells[i] = i * (caller + 1) }
+            sums[caller] = cells.reduce(0, +)
+        }
+        for caller in 0..<4 { XCTAssertEqual(sums[caller], 124_750 * (caller + 1)) }
     }
 }
 
