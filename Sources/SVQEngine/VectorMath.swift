@@ -5,8 +5,8 @@
 // lanes make the same reduction memory-bound. The order of additions differs from the serial loop, so
 // results can differ in the last bits.
 
-@inline(__always)
-private func load8(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+@inlinable @inline(__always)
+func load8(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
     UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
 }
 
@@ -44,9 +44,9 @@ func vectorSumOfSquaredDeviations(_ x: UnsafePointer<Float>, _ n: Int, from c: F
     return total
 }
 
-/// Σ x[j]·y[j] for j < n.
-@inline(__always)
-func vectorDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+/// Σ x[j]·y[j] for j < n (public: the prior's cached attention uses it).
+@inlinable @inline(__always)
+public func vectorDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
     var a = SIMD8<Float>(), b = SIMD8<Float>()
     var i = 0
     while i + 16 <= n {

@@ -355,9 +355,7 @@ public final class SemanticPrior: Module {
                 var m = -Float.infinity
                 for j in 0...t {
                     let kj = kc + j * hd
-                    var s: Float = 0
-                    for c in 0..<hd { s += q[c] * kj[c] }
-                    s *= alpha
+                    let s = vectorDot(q, kj, hd) * alpha
                     scores[j] = s
                     m = max(m, s)
                 }
