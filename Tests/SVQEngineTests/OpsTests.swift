@@ -406,6 +406,15 @@ final class IndexingTests: XCTestCase {
         assertGradientsMatch([small]) { $0[0].transposed(1, 2) }
     }
 
+    /// The SIMD dot product at every length through two 16-lane blocks, tails included, against Double sums.
+    func testVectorDotAtEveryLength() {
+        let x = testTensor([40], seed: 31, requiresGrad: false), y = testTensor([40], seed: 32, requiresGrad: false)
+        for n in 0...40 {
+            let expected = (0..<n).reduce(0.0) { $0 + Double(x.data[$1]) * Double(y.data[$1]) }
+            XCTAssertEqual(Double(vectorDot(x.data, y.data, n)), expected, accuracy: 1e-5, "n \(n)")
+        }
+    }
+
     func testArgmaxAndTopK() {
         let x = Tensor([0.1, 0.9, 0.9, -1, 5, 2, 2, 7], shape: [2, 4])
         XCTAssertEqual(x.argmax().values, [1, 3], "first index wins ties")
