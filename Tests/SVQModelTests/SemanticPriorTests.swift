@@ -114,6 +114,9 @@ final class SemanticPriorTests: XCTestCase {
         assertCachedStepsMatch(prior, randomCodes(batch: 3, config: c, seed: 5))
         // Six sequences: the step's products take the packed-weight path (PackedLinear, 4 rows and up).
         assertCachedStepsMatch(prior, randomCodes(batch: 6, config: c, seed: 6))
+        // Nine: with two or more threads the batch is split (5 + 4 rows), each part with its own slice of the
+        // cache and its own rows of the logits.
+        assertCachedStepsMatch(prior, randomCodes(batch: 9, config: c, seed: 9))
     }
 
     func testLogitsOfAPrefixMatchTheFullPass() throws {

@@ -26,7 +26,7 @@ public final class PackedLinear {
     /// Packed on the first product of at least `minimumRows` rows (fewer rows never need it).
     private var packedSlices: [PackedLinearSlice]?
     private let lock = DispatchSemaphore(value: 1)
-    static let minimumRows = 4
+    public static let minimumRows = 4
     /// Multiply-adds below which the slices run on the calling thread. Waking another thread costs ~10–20 µs
     /// here; the prior's products (16 × 192 × 768: ~40 µs) ran 1.7× slower in total when shared.
     static let parallelWork = 1 << 22
