@@ -48,6 +48,8 @@ public final class ImageDecoder: Module {
     public func memory(_ slots: Tensor) -> Tensor {
         let c = config
         let b = slots.shape[0]
+        // At the official init (zero `block_pos`, zero biases) the ReLU sees zeros and passes no gradient:
+        // only the second layer's bias learns, a vector per block. Kept as the official code has it.
         let blockCode = blockPositionMlp2(blockPositionMlp1(blockPosition.reshaped([1, -1])).relu())   // [1, M·D]
         let projected = slotProjection(slots) + blockCode                                              // [B, N, M·D]
         let coupled = blockCoupler(projected.reshaped([b * c.numSlots, c.numBlocks, c.dModel]))         // per slot
