@@ -313,7 +313,8 @@ public final class SemanticPrior: Module {
         let parts = min(Engine.threadCount, b / PackedLinear.minimumRows)
         if parts >= 2 {
             let per = (b + parts - 1) / parts
-            Engine.parallelFor(parts, costPerItem: 1 << 20) { part in
+            // A part's multiply-adds: per row and layer, 12·D² in its four products (3D² + D² + 4D² + 4D²).
+            Engine.parallelFor(parts, costPerItem: per * layers.count * 12 * dModel * dModel) { part in
                 let lo = part * per, hi = min(b, lo + per)
                 if lo < hi { withoutGradients { stepRows(cache, previousCodes, rows: lo..<hi, into: logits) } }
             }
