@@ -57,8 +57,9 @@ enum EncoderGraph {
                               config c: SVQConfig) -> (codes: String, slots: String, attention: String) {
         let s = c.slotSize, m = c.numBlocks
         let x = g.layerNorm(features, sa.normInputs, width: c.dModel)
-        let k = g.mul(g.linear(x, sa.projectK), g.scalar(1 / Float(s).squareRoot()))      // [B, F·F, S]
-        let v = g.linear(x, sa.projectV)                                                    // [B, F·F, S]
+        // Keys and values are folded into the queries and the pooled inputs, as in `SlotAttention`.
+        let keyWeight = g.weight(sa.projectK.weight)                                        // [S, D]
+        let keyScale = g.scalar(1 / Float(s).squareRoot())
         var slots: String
         if let mu = sa.slotMu, let logSigma = sa.slotLogSigma {
             slots = g.add(g.weight(mu), g.mul(g.op1("Exp", g.weight(logSigma)), noise))
@@ -69,11 +70,13 @@ enum EncoderGraph {
         for _ in 0..<c.numIterations {
             let previous = slots
             let q = g.linear(g.layerNorm(slots, sa.normSlots, width: s), sa.projectQ)              // [B, N, S]
-            attention = g.op1("Softmax", g.op1("MatMul", k, g.transpose(q, [0, 2, 1])),
+            let qk = g.mul(g.op1("MatMul", q, keyWeight), keyScale)                             // [B, N, D]
+            attention = g.op1("Softmax", g.op1("MatMul", x, g.transpose(qk, [0, 2, 1])),
                               attributes: ["axis": .int(-1)])                                   // [B, F·F, N]
             let weights = g.add(attention, g.scalar(1e-8))
             let total = g.op("ReduceSum", [weights, g.int64s([1], hint: "axes")], outputs: 1, ["keepdims": .int(1)])[0]
-            let updates = g.op1("MatMul", g.transpose(g.div(weights, total), [0, 2, 1]), v)   // [B, N, S]
+            let pooled = g.op1("MatMul", g.transpose(g.div(weights, total), [0, 2, 1]), x)   // [B, N, D]
+            let updates = g.linear(pooled, sa.projectV)                                         // [B, N, S]
             let h = g.blockGRU(updates, previous, sa.gru, slotSize: s)
             let hidden = g.relu(g.blockLinear(g.blockLayerNorm(h, blocks: m, width: s, lead: [0, 0]), sa.mlp1, lead: [0, 0]))
             let refined = g.add(h, g.blockLinear(hidden, sa.mlp2, lead: [0, 0]))
