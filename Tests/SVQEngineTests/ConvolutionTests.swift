@@ -139,7 +139,7 @@ private let bandedCases: [ConvCase] = [
     ConvCase(3, 64, 16, 16, 64, 1, 1),                        // pointwise, chunked
 ]
 
-private let algorithms: [Conv2dAlgorithm] = [.automatic, .gemm, .im2col, .shifted, .pointwise]
+private let algorithms: [Conv2dAlgorithm] = [.automatic, .gemm, .im2col, .shifted, .pointwise, .winograd]
 
 private func maxAbs(_ a: [Float]) -> Float { a.reduce(0) { max($0, abs($1)) } }
 
@@ -160,6 +160,42 @@ final class ConvolutionTests: XCTestCase {
                 assertClose(c.run(x, w, nil, algorithm).scalars, expectedNoBias, tol: tol, "\(c) \(algorithm) no bias")
             }
         }
+    }
+
+    /// Winograd F(2×2, r×r) (inference: nothing recorded) against the loop reference: 3×3 and 5×5, edge tiles
+    /// (odd sizes), no padding, several chunks of tiles over both threads, bias and ReLU, and inside a
+    /// parallel loop. The bound is float32 rounding of the transforms (measured 3e-7 of max |y| for 3×3, 6e-6 for 5×5).
+    func testWinogradForwardMatchesLoopReference() {
+        let cases = [ConvCase(2, 64, 13, 11, 72, 5, 5, padding: 2), ConvCase(1, 64, 9, 8, 64, 3, 3, padding: 1),
+                     ConvCase(1, 80, 7, 10, 64, 5, 5), ConvCase(3, 64, 6, 7, 96, 3, 3),
+                     ConvCase(2, 128, 24, 20, 128, 5, 5, padding: 2)]
+        for (n, c) in cases.enumerated() {
+            let x = testTensor(c.xShape, seed: UInt64(60 + n), requiresGrad: false)
+            let w = testTensor(c.wShape, seed: UInt64(70 + n), requiresGrad: false)
+            let bias = testTensor([c.cout], seed: UInt64(75 + n), requiresGrad: false)
+            let expected = c.reference(x: x.scalars, w: w.scalars, bias: bias.scalars)
+            let tol = 2e-5 * maxAbs(expected)
+            for algorithm in [Conv2dAlgorithm.winograd, .automatic] {
+                let y = c.run(x, w, bias, algorithm)
+                XCTAssertEqual(y.shape, c.yShape, "\(c)")
+                assertClose(y.scalars, expected, tol: tol, "\(c) \(algorithm)")
+                let worst = zip(y.scalars, expected).map { abs($0 - $1) }.max()! / maxAbs(expected)
+                print("winograd \(c): max |error| / max |y| = \(worst)")
+            }
+            let relu = conv2d(x, weight: w, bias: bias, stride: (c.sh, c.sw), padding: (c.ph, c.pw), relu: true,
+                              algorithm: .winograd)
+            assertClose(relu.scalars, expected.map { max($0, 0) }, tol: tol, "\(c) winograd relu")
+            let noBias = c.reference(x: x.scalars, w: w.scalars, bias: nil)
+            assertClose(c.run(x, w, nil, .winograd).scalars, noBias, tol: tol, "\(c) winograd no bias")
+        }
+        // Inside a parallel loop each call runs on its own thread.
+        let c = cases[0]
+        let w = testTensor(c.wShape, seed: 7, requiresGrad: false)
+        let inputs = (0..<4).map { testTensor(c.xShape, seed: UInt64(130 + $0), requiresGrad: false) }
+        let serial = inputs.map { c.run($0, w, nil, .winograd).scalars }
+        nonisolated(unsafe) var parallel = [[Float]](repeating: [], count: inputs.count)
+        Engine.parallelFor(inputs.count, costPerItem: 1 << 20) { i in parallel[i] = c.run(inputs[i], w, nil, .winograd).scalars }
+        for i in 0..<inputs.count { XCTAssertEqual(parallel[i], serial[i], "winograd inside a parallel loop, input \(i)") }
     }
 
     func testSymmetricOverloadAndOutputSize() {

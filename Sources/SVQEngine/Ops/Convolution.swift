@@ -1,6 +1,7 @@
 // 2-D convolution (NCHW, PyTorch weight layout) and pixel shuffle.
 //
-// conv2d runs on oneDNN's direct convolutions (DirectConvolution.swift) — forward with the bias and an optional
+// Without gradients, wide 3×3 and 5×5 stride-1 layers run Winograd F(2×2, r×r) (WinogradConvolution.swift).
+// Otherwise conv2d runs on oneDNN's direct convolutions (DirectConvolution.swift) — forward with the bias and an optional
 // ReLU fused, and both backward passes. Without oneDNN (or for a shape it refuses) it lowers to cblas_sgemm in
 // one of three ways, chosen per call:
 //  • pointwise — a 1×1, stride-1, unpadded kernel: each image [Cin, H·W] already is the GEMM operand.
@@ -34,6 +35,10 @@ public enum Conv2dAlgorithm: Sendable {
     case pointwise
     /// The GEMM lowering `.automatic` would pick without oneDNN (what it falls back to).
     case gemm
+    /// Winograd F(2×2, r×r) for the forward pass (3×3 or 5×5, stride 1, ≥ 64 channels; see
+    /// WinogradConvolution.swift), `.automatic` otherwise. `.automatic` picks it itself when no gradient is
+    /// recorded.
+    case winograd
 }
 
 /// 2-D cross-correlation, as `torch.nn.functional.conv2d`.
@@ -65,10 +70,18 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     precondition(geo.ho >= 1 && geo.wo >= 1,
                  "conv2d: kernel \(geo.kh)×\(geo.kw) does not fit input \(geo.h)×\(geo.w) with padding \(padding)")
     let plan = geo.plan(algorithm)
-    let direct = algorithm == .automatic
+    let direct = algorithm == .automatic || algorithm == .winograd
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    let recording = shouldRecord(inputs)
+    // Winograd's forward differs from the direct convolution by rounding, so training (which needs the
+    // backward of exactly what it ran) keeps the direct kernels.
+    let winograd = (algorithm == .winograd || (algorithm == .automatic && !recording))
+        && WinogradConvolution.applies(geo)
 
     let out = Tensor(zeros: [geo.batch, geo.cout, geo.ho, geo.wo], zeroed: false)
-    if out.count > 0 {
+    if out.count > 0 && winograd {
+        WinogradConvolution.forward(geo, x: x.data, w: weight.data, bias: bias?.data, y: out.data, relu: relu)
+    } else if out.count > 0 {
         let done = direct && DirectConvolution.forward(geo, x: x.data, w: weight.data, bias: bias?.data,
                                                        y: out.data, relu: relu)
         if !done {
@@ -77,8 +90,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
         }
     }
 
-    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    if shouldRecord(inputs) {
+    if recording {
         let xd = x.detached(), wd = weight.detached()
         let yd = relu ? out.detached() : nil     // the ReLU's gradient mask (a view without the graph node)
         let needX = x.requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
@@ -158,7 +170,7 @@ struct ConvGeometry: Hashable {
         case .pointwise where isPointwise: return .pointwise
         case .shifted where stride1: return .shifted
         case .im2col, .pointwise, .shifted: return .im2col
-        case .automatic, .gemm:
+        case .automatic, .gemm, .winograd:
             if isPointwise { return .pointwise }
             // One GEMM per tap has inner size Cin (forward) and Cout (dX): both must be wide enough to keep the
             // GEMM efficient, and the wasted columns of the wide layout must stay a small fraction.
