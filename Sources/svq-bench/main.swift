@@ -244,6 +244,12 @@ let shapes: [ConvShape] = [
     ConvShape(name: "enc first 5x5 s2 3->64 128x128 b8", batch: 8, cin: 3, h: 128, w: 128, cout: 64, kh: 5, kw: 5, stride: 2, padding: 2),
     ConvShape(name: "dVAE 1x1 64->64 16x16 b8", batch: 8, cin: 64, h: 16, w: 16, cout: 64, kh: 1, kw: 1, stride: 1, padding: 0),
     ConvShape(name: "dVAE first 4x4 s4 3->64 128x128 b8", batch: 8, cin: 3, h: 128, w: 128, cout: 64, kh: 4, kw: 4, stride: 4, padding: 0),
+    ConvShape(name: "clevr 5x5 512->512 64x64 b1 p2", batch: 1, cin: 512, h: 64, w: 64, cout: 512, kh: 5, kw: 5, stride: 1, padding: 2),
+    ConvShape(name: "clevr 5x5 512->192 64x64 b1 p2", batch: 1, cin: 512, h: 64, w: 64, cout: 192, kh: 5, kw: 5, stride: 1, padding: 2),
+    ConvShape(name: "wide 5x5 128->128 32x32 b4 p2", batch: 4, cin: 128, h: 32, w: 32, cout: 128, kh: 5, kw: 5, stride: 1, padding: 2),
+    ConvShape(name: "wide 3x3 128->128 32x32 b4 p1", batch: 4, cin: 128, h: 32, w: 32, cout: 128, kh: 3, kw: 3, stride: 1, padding: 1),
+    ConvShape(name: "wide 3x3 256->256 32x32 b4 p1", batch: 4, cin: 256, h: 32, w: 32, cout: 256, kh: 3, kw: 3, stride: 1, padding: 1),
+    ConvShape(name: "dVAE 3x3 64->64 32x32 b16 p1", batch: 16, cin: 64, h: 32, w: 32, cout: 64, kh: 3, kw: 3, stride: 1, padding: 1),
     ConvShape(name: "3x3 64->64 16x16 b8 p1", batch: 8, cin: 64, h: 16, w: 16, cout: 64, kh: 3, kw: 3, stride: 1, padding: 1),
     // The bundled cpu-sprites encoder (64 px, 32 channels, 32×32 features) at batch 1 and 16.
     ConvShape(name: "cpu first 5x5 s2 3->32 64x64 b1", batch: 1, cin: 3, h: 64, w: 64, cout: 32, kh: 5, kw: 5, stride: 2, padding: 2),
@@ -262,6 +268,8 @@ for s in shapes where options.runConv && (options.filter.map({ s.name.contains($
         algos.append(.im2col)
         if s.stride == 1 { algos.append(.shifted) }
         if s.isPointwise { algos.append(.pointwise) }
+        algos.append(.direct)
+        if s.stride == 1 && s.kh == s.kw && (s.kh == 3 || s.kh == 5) { algos.append(.winograd) }
     }
     for a in algos { results.append(benchConv(s, algorithm: a)) }
 }

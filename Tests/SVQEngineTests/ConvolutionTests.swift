@@ -139,7 +139,7 @@ private let bandedCases: [ConvCase] = [
     ConvCase(3, 64, 16, 16, 64, 1, 1),                        // pointwise, chunked
 ]
 
-private let algorithms: [Conv2dAlgorithm] = [.automatic, .gemm, .im2col, .shifted, .pointwise, .winograd]
+private let algorithms: [Conv2dAlgorithm] = [.automatic, .gemm, .im2col, .shifted, .pointwise, .direct, .winograd]
 
 private func maxAbs(_ a: [Float]) -> Float { a.reduce(0) { max($0, abs($1)) } }
 

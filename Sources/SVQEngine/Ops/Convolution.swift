@@ -1,6 +1,6 @@
 // 2-D convolution (NCHW, PyTorch weight layout) and pixel shuffle.
 //
-// Without gradients, wide 3×3 and 5×5 stride-1 layers run Winograd F(2×2, r×r) (WinogradConvolution.swift).
+// Without gradients, wide (≥ 128 channels) 3×3 and 5×5 stride-1 layers run Winograd F(2×2, r×r) (WinogradConvolution.swift).
 // Otherwise conv2d runs on oneDNN's direct convolutions (DirectConvolution.swift) — forward with the bias and an optional
 // ReLU fused, and both backward passes. Without oneDNN (or for a shape it refuses) it lowers to cblas_sgemm in
 // one of three ways, chosen per call:
@@ -35,9 +35,11 @@ public enum Conv2dAlgorithm: Sendable {
     case pointwise
     /// The GEMM lowering `.automatic` would pick without oneDNN (what it falls back to).
     case gemm
-    /// Winograd F(2×2, r×r) for the forward pass (3×3 or 5×5, stride 1, ≥ 64 channels; see
-    /// WinogradConvolution.swift), `.automatic` otherwise. `.automatic` picks it itself when no gradient is
-    /// recorded.
+    /// oneDNN's direct convolution even where `.automatic` would pick Winograd (falls back like `.automatic`).
+    case direct
+    /// Winograd F(2×2, r×r) for the forward pass (3×3 or 5×5, stride 1; see WinogradConvolution.swift),
+    /// `.automatic` otherwise. `.automatic` picks it itself for layers of ≥ 128 channels when no gradient
+    /// is recorded.
     case winograd
 }
 
@@ -70,13 +72,13 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     precondition(geo.ho >= 1 && geo.wo >= 1,
                  "conv2d: kernel \(geo.kh)×\(geo.kw) does not fit input \(geo.h)×\(geo.w) with padding \(padding)")
     let plan = geo.plan(algorithm)
-    let direct = algorithm == .automatic || algorithm == .winograd
+    let direct = algorithm == .automatic || algorithm == .winograd || algorithm == .direct
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
     let recording = shouldRecord(inputs)
     // Winograd's forward differs from the direct convolution by rounding, so training (which needs the
     // backward of exactly what it ran) keeps the direct kernels.
-    let winograd = (algorithm == .winograd || (algorithm == .automatic && !recording))
-        && WinogradConvolution.applies(geo)
+    let winograd = algorithm == .winograd ? WinogradConvolution.supports(geo)
+        : algorithm == .automatic && !recording && WinogradConvolution.isFaster(geo)
 
     let out = Tensor(zeros: [geo.batch, geo.cout, geo.ho, geo.wo], zeroed: false)
     if out.count > 0 && winograd {
@@ -170,7 +172,7 @@ struct ConvGeometry: Hashable {
         case .pointwise where isPointwise: return .pointwise
         case .shifted where stride1: return .shifted
         case .im2col, .pointwise, .shifted: return .im2col
-        case .automatic, .gemm, .winograd:
+        case .automatic, .gemm, .winograd, .direct:
             if isPointwise { return .pointwise }
             // One GEMM per tap has inner size Cin (forward) and Cout (dX): both must be wide enough to keep the
             // GEMM efficient, and the wasted columns of the wide layout must stay a small fraction.
