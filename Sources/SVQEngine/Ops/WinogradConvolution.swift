@@ -8,10 +8,12 @@
 // backward passes are exact.
 //
 // How: the input is copied once into a zero-padded channels-last buffer, so that every transform is a run of
-// vector multiply-adds over channels. Tiles are processed in chunks: one thread transforms a chunk's input
-// tiles (Bᵀ·d·B), runs the α² GEMMs on its own core, and transforms the results back (Aᵀ·M·A, plus bias and
-// ReLU) into a channels-last output, which is finally transposed to NCHW. The filter transform G·g·Gᵀ is
-// computed per call (weights can change between calls in training code).
+// vector multiply-adds over channels. Tiles are processed in chunks of up to 256, one chunk per thread at a
+// time. For each of the α² points of the transformed tile, the thread makes that point of Bᵀ·d·B for the
+// chunk, multiplies it by the point's transformed filters (one sgemm on its own core) and folds the product
+// into the chunk's output tiles (Aᵀ·M·A) at once, so only one point is held; then bias and ReLU, into a
+// channels-last output that is finally transposed to NCHW. The filter transform G·g·Gᵀ is computed per
+// call (weights can change between calls in training code).
 //
 // Accuracy: the transforms are built from the interpolation points 0, ±1, ±2 (and ∞), whose small integer
 // coefficients keep float32 rounding close to the direct convolution's (WinogradTests measure it).
