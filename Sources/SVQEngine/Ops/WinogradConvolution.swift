@@ -16,7 +16,7 @@
 // call (weights can change between calls in training code).
 //
 // Accuracy: the transforms are built from the interpolation points 0, ±1, ±2 (and ∞), whose small integer
-// coefficients keep float32 rounding close to the direct convolution's (WinogradTests measure it).
+// coefficients keep float32 rounding close to the direct convolution's (ConvolutionTests.testWinogradForwardMatchesLoopReference measures it).
 
 /// The 1-D transforms of F(m, r): y = Aᵀ·[(G·g) ⊙ (Bᵀ·d)] for an input row d of α = m + r − 1 values and a
 /// filter g of r taps gives the m outputs y_k = Σ_j g_j·d_{k+j}.
