@@ -216,7 +216,7 @@ extension Tensor {
 
 /// dst[b] = src[b]ᵀ for `batches` row-major `rows × cols` matrices, in square tiles so that both the reads
 /// and the writes stay within a few cache lines (a row-by-row gather touches a new line per element).
-private func batchedTranspose(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+func batchedTranspose(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
                               batches: Int, rows: Int, cols: Int) {
     let tile = 16
     let bands = (rows + tile - 1) / tile

@@ -206,13 +206,7 @@ enum WinogradConvolution {
         }
 
         // Channels-last → NCHW.
-        let plane = geo.outPlane
-        parallelItems(geo.batch * cout, costPerItem: plane) { item in
-            let b = item / cout, co = item % cout
-            let src = yl + b * plane * cout + co
-            let dst = y + item * plane
-            for p in 0..<plane { dst[p] = src[p * cout] }
-        }
+        batchedTranspose(yl, y, batches: geo.batch, rows: geo.outPlane, cols: cout)
     }
 
     /// U[p][co][ci] = (G·g·Gᵀ)[p] for every filter g = w[co, ci], vectorised over input channels.
