@@ -6,7 +6,7 @@
 #   ./scripts/bench.sh [--quick] [--threads N] [--out DIR]     (default: both cores, bench-out/)
 #
 # --quick measures the bundled model only (about a minute); without it, a random paper-clevr-easy model as
-# well (about fifteen minutes). Nothing else should run on the machine meanwhile.
+# well (about four to six minutes). Nothing else should run on the machine meanwhile.
 #
 # env: SVQ_SCRATCH_PATH  SwiftPM build directory (default .build)
 set -euo pipefail
