@@ -98,14 +98,21 @@ public final class PriorTrainer {
     public let options: PriorTrainingOptions
     public let optimizer: Adam
     public let codes: CodeCache
+    /// Codes of held-out images, whose loss the training loop logs at every checkpoint.
+    public let validationCodes: CodeCache?
     public let schedule: BatchSchedule
     private let trained: [Tensor]
 
-    public init(model: SVQModel, codes: CodeCache, options: PriorTrainingOptions) throws {
+    public init(model: SVQModel, codes: CodeCache, validationCodes: CodeCache? = nil, options: PriorTrainingOptions) throws {
         try options.validate()
         guard let prior = model.prior else { throw TrainingError("the model has no prior (its config has no \"prior\")") }
         guard codes.codes.shape.count == 2, codes.codes.shape[1] == model.config.codesPerImage else {
             throw TrainingError("cached codes \(codes.codes.shape) do not fit the model's N·M = \(model.config.codesPerImage)")
+        }
+        if let held = validationCodes {
+            guard held.codes.shape.count == 2, held.codes.shape[1] == model.config.codesPerImage, held.count > 0 else {
+                throw TrainingError("held-out codes \(held.codes.shape) do not fit the model's N·M = \(model.config.codesPerImage)")
+            }
         }
         guard codes.count >= options.batchSize else {
             throw TrainingError("\(codes.count) code sets is fewer than one batch of \(options.batchSize)")
@@ -114,6 +121,7 @@ public final class PriorTrainer {
         self.prior = prior
         self.options = options
         self.codes = codes
+        self.validationCodes = validationCodes
         schedule = BatchSchedule(count: codes.count, batchSize: options.batchSize, seed: options.seed)
         let group = ParameterGroup(name: "prior", parameters: prior.namedTensors(prefix: "prior.").filter { $0.tensor.requiresGrad }, learningRate: options.learningRate,
                                    schedule: LearningRateSchedule(warmupSteps: options.warmupSteps, decay: .halfLife(steps: options.halfLifeSteps)))
@@ -163,6 +171,12 @@ public final class PriorTrainer {
 extension PriorTrainer: TrainingTask {
     public var totalSteps: Int { options.steps }
     public var metricNames: [String] { ["loss", "grad_max"] }
+    public var validationMetricNames: [String] { validationCodes == nil ? [] : ["loss"] }
+
+    public func validationMetrics() throws -> [Float] {
+        guard let held = validationCodes else { return [] }
+        return [evaluate(held)]
+    }
 
     public func runStep() throws -> [Float] {
         let r = trainStep()
@@ -175,14 +189,14 @@ extension PriorTrainer: TrainingTask {
                              extra: ["codes_count": String(codes.count)])
     }
 
-    public static func resume(from url: URL, codes: CodeCache, steps: Int? = nil) throws -> PriorTrainer {
+    public static func resume(from url: URL, codes: CodeCache, validationCodes: CodeCache? = nil, steps: Int? = nil) throws -> PriorTrainer {
         let file = try SafeTensorsFile(contentsOf: url)
         let header = try Checkpoint.header(file)
         guard header.kind == .prior else { throw TrainingError("\(url.path) is a \(header.kind.rawValue) checkpoint, not a prior one") }
         var options = try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(header.optionsJSON.utf8))
         if let steps { options.steps = steps }
         let model = try Checkpoint.loadModel(file)
-        let trainer = try PriorTrainer(model: model, codes: codes, options: options)
+        let trainer = try PriorTrainer(model: model, codes: codes, validationCodes: validationCodes, options: options)
         try Checkpoint.restore(trainer.optimizer, from: file)
         return trainer
     }

@@ -1,5 +1,6 @@
 // The loop around any training task: steps, a progress line, CSV metrics, checkpoints every N steps and on
-// Ctrl-C (SIGINT) or SIGTERM, and resumption. The task decides what a step is.
+// Ctrl-C (SIGINT) or SIGTERM, held-out metrics at every checkpoint, and resumption. The task decides what a
+// step is.
 
 import Foundation
 import SVQEngine
@@ -18,6 +19,16 @@ public protocol TrainingTask: AnyObject {
     var metricNames: [String] { get }
     func runStep() throws -> [Float]
     func writeCheckpoint(to url: URL) throws
+    /// Names of the held-out metrics, in the order `validationMetrics` returns them; empty when the task has
+    /// no held-out data.
+    var validationMetricNames: [String] { get }
+    /// Metrics on held-out data, measured without changing the task's state.
+    func validationMetrics() throws -> [Float]
+}
+
+extension TrainingTask {
+    public var validationMetricNames: [String] { [] }
+    public func validationMetrics() throws -> [Float] { [] }
 }
 
 /// Set from the signal handler; read between steps.
@@ -26,14 +37,17 @@ nonisolated(unsafe) private var stopRequested: sig_atomic_t = 0
 public struct TrainingLoop {
     public var checkpoint: URL
     public var metrics: URL
+    /// Where held-out metrics go (CSV, one row per checkpoint and one at the end), for tasks that have them.
+    public var validationMetrics: URL?
     public var checkpointEvery: Int
     public var logEvery: Int
     /// Where progress lines go (stderr by default); nil silences them.
     public var progress: ((String) -> Void)? = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
-    public init(checkpoint: URL, metrics: URL, checkpointEvery: Int = 500, logEvery: Int = 10) {
+    public init(checkpoint: URL, metrics: URL, validationMetrics: URL? = nil, checkpointEvery: Int = 500, logEvery: Int = 10) {
         self.checkpoint = checkpoint
         self.metrics = metrics
+        self.validationMetrics = validationMetrics
         self.checkpointEvery = max(1, checkpointEvery)
         self.logEvery = max(1, logEvery)
     }
@@ -50,6 +64,19 @@ public struct TrainingLoop {
             signal(SIGTERM, previousTerm)
         }
         let log = try MetricsLog(url: metrics, columns: ["step"] + task.metricNames + ["steps_per_s"], resumingAt: task.step)
+        let validationLog = try validationMetrics.flatMap { url in
+            task.validationMetricNames.isEmpty ? nil
+                : try MetricsLog(url: url, columns: ["step"] + task.validationMetricNames, resumingAt: task.step)
+        }
+        // Held-out metrics cost a pass over the held-out data, so they are measured only where a checkpoint is
+        // written: each row then describes weights that exist on disk.
+        func validate() throws {
+            guard let validationLog else { return }
+            let values = try task.validationMetrics()
+            try validationLog.append([Double(task.step)] + values.map(Double.init))
+            let parts = zip(task.validationMetricNames, values).map { "\($0) \(formatMetric(Double($1)))" }
+            progress?("validation at step \(task.step)  " + parts.joined(separator: "  "))
+        }
         let start = Date()
         let firstStep = task.step
         var windowStart = Date(), windowSteps = 0
@@ -80,9 +107,11 @@ public struct TrainingLoop {
             }
             if s % checkpointEvery == 0 && s < task.totalSteps {
                 try task.writeCheckpoint(to: checkpoint)
+                try validate()
             }
         }
         try task.writeCheckpoint(to: checkpoint)
+        try validate()
         return true
     }
 }

@@ -13,10 +13,11 @@ struct TrainPriorCommand: ParsableCommand {
         commandName: "train-prior",
         abstract: "Train the semantic prior of a trained SVQ model.",
         discussion: """
-        Encodes the train split once (cached in RUN/codes.safetensors, reused while the model and images are \
-        unchanged), then trains the prior with teacher forcing. Writes RUN/checkpoint.safetensors every \
-        --checkpoint-every steps and on Ctrl-C, RUN/metrics.csv, and RUN/model.safetensors (the input model \
-        with the trained prior) at the end.
+        Encodes the train and validation splits once (cached in RUN/codes.safetensors and \
+        RUN/validation-codes.safetensors, reused while the model and images are unchanged), then trains the \
+        prior with teacher forcing. Writes RUN/checkpoint.safetensors every --checkpoint-every steps and on \
+        Ctrl-C, RUN/metrics.csv, the validation loss at every checkpoint to RUN/validation.csv, and \
+        RUN/model.safetensors (the input model with the trained prior) at the end.
         """)
 
     @Option(help: "The trained SVQ model (weights file).") var model: String
@@ -38,23 +39,32 @@ struct TrainPriorCommand: ParsableCommand {
         let checkpoint = runDir.appendingPathComponent("checkpoint.safetensors")
         let modelURL = URL(fileURLWithPath: model)
         let svq = try SVQModel(contentsOf: modelURL)
-        let (images, _) = try loadImages(data, split: .train, size: svq.config.imageSize)
-
-        // The cache is keyed by the model's bytes and the images' pixels.
+        // Each cache is keyed by the model's bytes and the images' pixels.
         let modelFingerprint = String(fnv1a(try Data(contentsOf: modelURL)))
-        let dataFingerprint = String(images.fingerprint)
-        let cacheURL = runDir.appendingPathComponent("codes.safetensors")
-        let codes: CodeCache
-        if let cached = CodeCache.read(from: cacheURL, modelFingerprint: modelFingerprint, dataFingerprint: dataFingerprint) {
-            codes = cached
-            print("using cached codes \(cacheURL.path) (\(codes.count) images)")
-        } else {
+        func cachedCodes(of images: ImageSet, in file: String) throws -> CodeCache {
+            let cacheURL = runDir.appendingPathComponent(file)
+            let dataFingerprint = String(images.fingerprint)
+            if let cached = CodeCache.read(from: cacheURL, modelFingerprint: modelFingerprint, dataFingerprint: dataFingerprint) {
+                print("using cached codes \(cacheURL.path) (\(cached.count) images)")
+                return cached
+            }
             let start = Date()
-            codes = CodeCache.encode(images, model: svq, seed: seed) { done in
+            let codes = CodeCache.encode(images, model: svq, seed: seed) { done in
                 if done % 1024 < 64 { FileHandle.standardError.write(Data("encoded \(done)/\(images.count)\n".utf8)) }
             }
             try codes.write(to: cacheURL, modelFingerprint: modelFingerprint, dataFingerprint: dataFingerprint)
             print(String(format: "encoded %d images in %.1f s → %@", codes.count, Date().timeIntervalSince(start), cacheURL.path))
+            return codes
+        }
+        let (images, _) = try loadImages(data, split: .train, size: svq.config.imageSize)
+        let codes = try cachedCodes(of: images, in: "codes.safetensors")
+        // The validation split's loss shows when a longer run stops helping (the prior starts to memorise).
+        var validationCodes: CodeCache?
+        if try ImageFolder(directory: URL(fileURLWithPath: data)).split(.validation).count > 0 {
+            let (held, _) = try loadImages(data, split: .validation, size: svq.config.imageSize)
+            validationCodes = try cachedCodes(of: held, in: "validation-codes.safetensors")
+        } else {
+            print("no validation split in \(data): training without a held-out loss")
         }
 
         let trainer: PriorTrainer
@@ -62,7 +72,7 @@ struct TrainPriorCommand: ParsableCommand {
             guard FileManager.default.fileExists(atPath: checkpoint.path) else {
                 throw ValidationError("nothing to resume: \(checkpoint.path) does not exist")
             }
-            trainer = try PriorTrainer.resume(from: checkpoint, codes: codes, steps: steps)
+            trainer = try PriorTrainer.resume(from: checkpoint, codes: codes, validationCodes: validationCodes, steps: steps)
             print("resuming \(checkpoint.path) at step \(trainer.step)")
         } else {
             if FileManager.default.fileExists(atPath: checkpoint.path) {
@@ -72,10 +82,11 @@ struct TrainPriorCommand: ParsableCommand {
             options.steps = steps
             options.batchSize = batchSize
             options.seed = seed
-            trainer = try PriorTrainer(model: svq, codes: codes, options: options)
+            trainer = try PriorTrainer(model: svq, codes: codes, validationCodes: validationCodes, options: options)
             print("training the prior (\(svq.prior?.parameterCount ?? 0) parameters) on \(codes.count) code sets, batch \(batchSize), \(steps) steps")
         }
         let loop = TrainingLoop(checkpoint: checkpoint, metrics: runDir.appendingPathComponent("metrics.csv"),
+                                validationMetrics: runDir.appendingPathComponent("validation.csv"),
                                 checkpointEvery: checkpointEvery, logEvery: logEvery)
         if try loop.run(trainer) {
             let out = runDir.appendingPathComponent("model.safetensors")
