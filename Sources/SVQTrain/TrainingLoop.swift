@@ -111,7 +111,8 @@ public struct TrainingLoop {
             }
         }
         try task.writeCheckpoint(to: checkpoint)
-        try validate()
+        // A resumed run that had already finished has its last row.
+        if task.step > firstStep { try validate() }
         return true
     }
 }

@@ -84,6 +84,10 @@ final class PriorTrainingTests: XCTestCase {
         let last = try XCTUnwrap(Float(rows.last!.split(separator: ",")[1]))
         XCTAssertEqual(last, trainer.evaluate(held), accuracy: 1e-4 * last)
         XCTAssertEqual(lines.filter { $0.hasPrefix("validation at step") }.count, 3)
+        // Running the finished task again (a resume at its last step) adds no row.
+        XCTAssertTrue(try loop.run(trainer))
+        let again = try String(contentsOf: dir.appendingPathComponent("validation.csv"), encoding: .utf8)
+        XCTAssertEqual(again.split(separator: "\n").dropFirst().map { $0.split(separator: ",")[0] }, ["2", "4", "5"])
     }
 
     func testResumedPriorRunEndsWhereAnUninterruptedRunEnds() throws {
