@@ -26,6 +26,10 @@ public struct FactorAccuracy: Codable, Equatable, Sendable {
     public var bestAccuracy: Double
     /// Accuracy of always guessing the most common value (what a block with no information scores).
     public var chance: Double
+    /// The two blocks whose joint code predicts the factor best, and that accuracy (nil with one block).
+    /// Set beside `bestAccuracy`, it tells a factor spread over two blocks from one the codes do not hold.
+    public var bestPair: [Int]?
+    public var bestPairAccuracy: Double?
 }
 
 public struct FactorAlignmentReport: Codable, Equatable, Sendable {
@@ -45,9 +49,13 @@ public enum FactorAlignment {
     public static func factors(of o: SpriteObject) -> [Int] { [o.shape, o.colour, o.sizeBin, o.xBin, o.yBin] }
 
     /// Matches one image's slots to its objects, maximising the summed IoU between each slot's region (the
-    /// pixels where it has the largest attention) and each object's mask. `attention` is `[N, H·W]`
-    /// row-major per slot; `labels` the object-index map (0 = background, k = object k).
+    /// foreground pixels where it has the largest attention) and each object's mask. `attention` is
+    /// `[N, H·W]` row-major per slot; `labels` the object-index map (0 = background, k = object k).
     /// Returns, for each object, the matched slot and IoU (objects never share a slot).
+    ///
+    /// Background pixels are left out of the slot regions, as FG-ARI leaves them out: every pixel has some
+    /// slot with the largest attention, so counting the background would charge each slot its share of it
+    /// and favour whichever slot owns the least background over the one that covers the object.
     public static func match(attention: [Float], slots n: Int, labels: [UInt8], objects k: Int) -> [(slot: Int, iou: Double)] {
         let pixels = labels.count
         var owner = [Int](repeating: 0, count: pixels)
@@ -59,9 +67,10 @@ public enum FactorAlignment {
         var inter = [[Int]](repeating: [Int](repeating: 0, count: n), count: k)
         var slotArea = [Int](repeating: 0, count: n), objectArea = [Int](repeating: 0, count: k)
         for p in 0..<pixels {
-            slotArea[owner[p]] += 1
             let l = Int(labels[p])
-            if l > 0 && l <= k { objectArea[l - 1] += 1; inter[l - 1][owner[p]] += 1 }
+            guard l > 0 else { continue }
+            slotArea[owner[p]] += 1
+            if l <= k { objectArea[l - 1] += 1; inter[l - 1][owner[p]] += 1 }
         }
         func iou(_ o: Int, _ s: Int) -> Double {
             let u = objectArea[o] + slotArea[s] - inter[o][s]
@@ -96,8 +105,17 @@ public enum FactorAlignment {
             for m in matches { valueCounts[m.factors[f], default: 0] += 1 }
             let chance = matches.isEmpty ? 0 : Double(valueCounts.values.max() ?? 0) / Double(matches.count)
             let bestBlock = accuracies.indices.max { accuracies[$0] < accuracies[$1] } ?? 0
+            var bestPair: [Int]?, bestPairAccuracy: Double?
+            for a in 0..<blocks {
+                for b in (a + 1)..<blocks {
+                    // Codes are small non-negative integers, so (a, b) packs into one key without collisions.
+                    let accuracy = majorityAccuracy(matches.map { ($0.codes[a] << 32 | $0.codes[b], $0.factors[f]) })
+                    if accuracy > bestPairAccuracy ?? -1 { bestPair = [a, b]; bestPairAccuracy = accuracy }
+                }
+            }
             rows.append(FactorAccuracy(factor: name, blockAccuracy: accuracies, bestBlock: bestBlock,
-                                       bestAccuracy: accuracies.isEmpty ? 0 : accuracies[bestBlock], chance: chance))
+                                       bestAccuracy: accuracies.isEmpty ? 0 : accuracies[bestBlock], chance: chance,
+                                       bestPair: bestPair, bestPairAccuracy: bestPairAccuracy))
         }
         return FactorAlignmentReport(objects: objects, matched: matches.count, meanIoU: meanIoU,
                                      objectsWithIoUAbove50: objects > 0 ? Double(good) / Double(objects) : 0,

@@ -109,7 +109,8 @@ struct EvalCommand: ParsableCommand {
             for row in f.factors {
                 let cells = row.blockAccuracy.enumerated().map { String(format: "%@%.2f", $0.offset == row.bestBlock ? "*" : " ", $0.element) }
                 print("  " + row.factor.padding(toLength: 7, withPad: " ", startingAt: 0) + cells.joined(separator: " ")
-                      + String(format: "   (chance %.2f)", row.chance))
+                      + String(format: "   (chance %.2f)", row.chance)
+                      + (row.bestPair.map { String(format: "  best pair %d+%d: %.2f", $0[0], $0[1], row.bestPairAccuracy ?? 0) } ?? ""))
             }
         }
         if let d = r.ruleOnData { print(String(format: "odd-one-out rule on the data as parsed: %.1f%%", d.accuracy * 100)) }

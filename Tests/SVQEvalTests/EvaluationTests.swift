@@ -48,6 +48,49 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(m[1].iou, 1, accuracy: 1e-12)
     }
 
+    func testMatchingIgnoresTheBackgroundEachSlotOwns() {
+        // 8×8 image, one object: the 2×2 square at (0,0)–(1,1). Slot 0 owns the object's three top/left pixels
+        // and half the background; slot 1 owns the object's last pixel and a single background pixel; slot 2
+        // owns the rest. Counted over all pixels, slot 1's region is small enough to win (IoU 1/5 against
+        // 3/32); over the foreground, slot 0 covers 3 of the object's 4 pixels.
+        var labels = [UInt8](repeating: 0, count: 64)
+        for (x, y) in [(0, 0), (1, 0), (0, 1), (1, 1)] { labels[y * 8 + x] = 1 }
+        var attention = [Float](repeating: 0, count: 3 * 64)
+        for p in 0..<64 {
+            let slot: Int
+            if p == 9 || p == 63 { slot = 1 }
+            else if labels[p] == 1 || p < 32 { slot = 0 }
+            else { slot = 2 }
+            attention[slot * 64 + p] = 0.9
+        }
+        let m = FactorAlignment.match(attention: attention, slots: 3, labels: labels, objects: 1)
+        XCTAssertEqual(m.map(\.slot), [0])
+        XCTAssertEqual(m[0].iou, 0.75, accuracy: 1e-12)
+    }
+
+    func testReportFindsAFactorHeldByOneBlockAndOneSpreadOverTwo() {
+        // Three blocks over 400 objects: block 0 is shape itself; colour is the XOR of blocks 1 and 2, so
+        // neither block alone beats chance but the pair holds it exactly. Size is constant.
+        var matches: [MatchedSlot] = []
+        for i in 0..<400 {
+            let (shape, c1, c2) = (i % 5, (i / 5) % 2, (i / 10) % 2)
+            matches.append(MatchedSlot(codes: [shape, c1, c2], factors: [shape, c1 ^ c2, 0, 0, 0], iou: i < 100 ? 0.4 : 0.8))
+        }
+        let r = FactorAlignment.report(matches, objects: 500, blocks: 3)
+        XCTAssertEqual(r.matched, 400)
+        XCTAssertEqual(r.meanIoU, 0.7, accuracy: 1e-12)
+        XCTAssertEqual(r.objectsWithIoUAbove50, 300.0 / 500, accuracy: 1e-12)
+        let shape = r.factors[0], colour = r.factors[1]
+        XCTAssertEqual(shape.factor, "shape")
+        XCTAssertEqual(shape.bestBlock, 0)
+        XCTAssertEqual(shape.bestAccuracy, 1, accuracy: 1e-12)
+        XCTAssertEqual(shape.chance, 0.2, accuracy: 1e-12)
+        XCTAssertEqual(colour.factor, "colour")
+        XCTAssertLessThan(colour.bestAccuracy, 0.6)
+        XCTAssertEqual(colour.bestPair, [1, 2])
+        XCTAssertEqual(colour.bestPairAccuracy ?? 0, 1, accuracy: 1e-12)
+    }
+
     func testGenerationCheckCountsRuleAndObjectCount() {
         let good = (shapes: [0, 0, 0], colours: [1, 1, 2])             // colour 2 is the only unique value
         let twoUnique = (shapes: [0, 1, 2], colours: [1, 1, 1])        // shapes 1 and 2 both unique
