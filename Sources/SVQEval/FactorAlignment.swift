@@ -35,7 +35,7 @@ public struct FactorAccuracy: Codable, Equatable, Sendable {
 public struct FactorAlignmentReport: Codable, Equatable, Sendable {
     public var objects: Int
     public var matched: Int
-    /// Mean IoU between matched slots' masks and their objects' masks.
+    /// Mean IoU between matched slots' regions (over foreground pixels) and their objects' masks.
     public var meanIoU: Double
     /// Fraction of objects whose matched slot covers them with IoU ≥ 0.5.
     public var objectsWithIoUAbove50: Double
