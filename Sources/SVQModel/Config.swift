@@ -160,6 +160,21 @@ extension SVQConfig {
         return c
     }()
 
+    /// `cpuSprites` with blocks closer to the official shape: 8 blocks of 32 dims (slot size 256) and 32 codes
+    /// each, the per-block MLP widened to match. The narrow preset's codes hold shape and colour but spread each
+    /// over several blocks (one-block colour 32%, best pair 60%, all 8 blocks 95%); this one tests whether wider
+    /// blocks with more codes let a single block hold a factor. Not 64 codes as the official: a batch of
+    /// 16 × 5 slots gives each block 80 vectors per update, 1.25 per code, so most codes sat below the
+    /// dead-code threshold of 1 and were restarted at every update (25% live at step 1,675); 32 codes get
+    /// 2.5 each, as the official batch of 40 × 4 slots gives 64. Trains about as fast (2.5–3.3 steps/s here).
+    public static let cpuSpritesWide: SVQConfig = {
+        var c = SVQConfig.cpuSprites
+        c.slotSize = 256
+        c.numPrototypes = 32
+        c.mlpHiddenSize = 256
+        return c
+    }()
+
     /// Named presets, as the CLI offers them.
     public static let presets: [String: SVQConfig] = [
         "official": .officialDefault,
@@ -167,5 +182,6 @@ extension SVQConfig {
         "paper-sprites": .paperSprites,
         "golden-tiny": .goldenTiny,
         "cpu-sprites": .cpuSprites,
+        "cpu-sprites-wide": .cpuSpritesWide,
     ]
 }

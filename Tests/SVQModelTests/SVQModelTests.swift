@@ -84,7 +84,7 @@ final class SVQModelTests: XCTestCase {
         var quarter = SVQConfig.goldenTiny
         quarter.imageSize = 128
         quarter.featureSize = 32
-        for config in [learned, big, quarter, .cpuSprites] {
+        for config in [learned, big, quarter, .cpuSprites, .cpuSpritesWide] {
             var rng = RandomGenerator(seed: 3)
             let model = try SVQModel(config: config, rng: &rng)
             model.freeze(); model.train(false)
