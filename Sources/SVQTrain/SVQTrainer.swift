@@ -58,6 +58,21 @@ public struct SVQTrainingOptions: Codable, Equatable, Sendable {
     }
 }
 
+extension SVQTrainingOptions {
+    /// A warning when codebook updates see too few block vectors per code to keep codes alive, or nil.
+    /// The dead-code threshold is an absolute count (1 vector per update, smoothed), and each update gives
+    /// each code B·N/P vectors on average; with the uneven use real data makes, below about 2 most codes
+    /// restart at every update (64 codes at batch 16 × 5 slots: 25% live). The official 40 × 4 / 64 gives 2.5.
+    public static func codeRestartWarning(config: SVQConfig, batchSize: Int) -> String? {
+        let perCode = Double(batchSize * config.numSlots) / Double(config.numPrototypes)
+        guard perCode < 2 else { return nil }
+        let perCodeText = String(format: "%.2g", perCode)
+        return "batch \(batchSize) × \(config.numSlots) slots gives each of the \(config.numPrototypes) codes per block "
+            + "\(perCodeText) vectors per update on average; codes below 1 restart at every update, so most will "
+            + "churn. Use a larger batch or fewer codes (about 2.5 per code or more)."
+    }
+}
+
 /// What a training step measured.
 public struct SVQStepMetrics: Sendable {
     public var loss: Float

@@ -89,6 +89,9 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("\(checkpoint.path) exists: pass --resume to continue it, or choose another --run")
             }
             let config = try sizes.config()
+            if let warning = SVQTrainingOptions.codeRestartWarning(config: config, batchSize: batchSize) {
+                FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+            }
             let (images, _) = try loadImages(data, split: .train, size: config.imageSize)
             var options = officialSchedules ? SVQTrainingOptions() : SVQTrainingOptions.cpu(steps: steps, batchSize: batchSize, seed: seed)
             options.steps = steps

@@ -207,6 +207,20 @@ final class CodebookUpdateTests: XCTestCase {
         }
     }
 
+    /// Too few block vectors per code for the dead-code threshold draws a warning; the shipped presets at
+    /// the bundled batch of 16 and the official sizes at their batch of 40 do not.
+    func testFewVectorsPerCodeDrawAWarning() {
+        XCTAssertNil(SVQTrainingOptions.codeRestartWarning(config: .cpuSprites, batchSize: 16))        // 5 per code
+        XCTAssertNil(SVQTrainingOptions.codeRestartWarning(config: .cpuSpritesWide, batchSize: 16))    // 2.5
+        XCTAssertNil(SVQTrainingOptions.codeRestartWarning(config: .officialDefault, batchSize: 40))   // 2.5
+        var many = SVQConfig.cpuSpritesWide
+        many.numPrototypes = 64                                                                       // 1.25
+        let warning = SVQTrainingOptions.codeRestartWarning(config: many, batchSize: 16)
+        XCTAssertNotNil(warning)
+        XCTAssertTrue(warning?.contains("1.2") ?? false, "the warning should give the figure: \(warning ?? "")")
+        XCTAssertNotNil(SVQTrainingOptions.codeRestartWarning(config: .officialDefault, batchSize: 16)) // 1
+    }
+
     func testEvaluationEncodingLeavesCodebooksUnchanged() throws {
         var rng = RandomGenerator(seed: 2)
         let model = try SVQModel(config: tinyTrainingConfig(), rng: &rng)
