@@ -68,7 +68,7 @@ extension SVQTrainingOptions {
         guard perCode < 2 else { return nil }
         let perCodeText = String(format: "%.2g", perCode)
         return "batch \(batchSize) × \(config.numSlots) slots gives each of the \(config.numPrototypes) codes per block "
-            + "\(perCodeText) vectors per update on average; codes below 1 restart at every update, so most will "
+            + "\(perCodeText) vectors per update on average; codes below \(BlockVectorQuantizer.deadThreshold) restart at every update, so most will "
             + "churn. Use a larger batch or fewer codes (about 2.5 per code or more)."
     }
 }
