@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build in release mode, and run the bundled model
-# (models/sprites.safetensors): encode a generated 2D Sprites image to codes, decode the codes, edit one
-# code, and sample new scenes from the semantic prior. Outputs go to runs/demo/.
+# (models/sprites.safetensors): encode a generated 2D Sprites image to codes, decode the codes, step one
+# object's shape and colour codes through every value, and sample new scenes from the semantic prior.
+# Outputs go to runs/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,6 +16,8 @@ mkdir -p "$out"
 echo "== encode $out/images/000000.png (one line per object, one code per factor)"
 "$svq" encode "$out/images/000000.png" --json "$out/codes.json" --masks "$out/masks.png"
 "$svq" decode "$out/codes.json" -o "$out/decoded.png"
-"$svq" edit "$out/images/000000.png" --slot 0 --block 0 -o "$out/edit-slot0-block0.png"
+# In the bundled model block 1 holds shape and block 2 colour; slot 1 holds this image's top-right object.
+"$svq" edit "$out/images/000000.png" --slot 1 --block 1 -o "$out/edit-slot1-shape.png"
+"$svq" edit "$out/images/000000.png" --slot 1 --block 2 -o "$out/edit-slot1-colour.png"
 "$svq" sample -n 16 --seed 1 -o "$out/samples.png"
-echo "outputs in $out: masks.png decoded.png edit-slot0-block0.png samples.png"
+echo "outputs in $out: masks.png decoded.png edit-slot1-shape.png edit-slot1-colour.png samples.png"

@@ -11,7 +11,7 @@ import SafeTensors
 /// Model sizes: a preset, optionally with some sizes replaced.
 struct ModelSizeOptions: ParsableArguments {
     @Option(help: "Model preset: \(SVQConfig.presets.keys.sorted().joined(separator: ", ")).")
-    var preset = "cpu-sprites"
+    var preset = "cpu-sprites-wide"
     @Option(help: "Slots N.") var slots: Int?
     @Option(help: "Blocks M per slot.") var blocks: Int?
     @Option(help: "Codes P per block.") var prototypes: Int?
