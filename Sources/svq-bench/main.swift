@@ -251,7 +251,7 @@ let shapes: [ConvShape] = [
     ConvShape(name: "wide 3x3 256->256 32x32 b4 p1", batch: 4, cin: 256, h: 32, w: 32, cout: 256, kh: 3, kw: 3, stride: 1, padding: 1),
     ConvShape(name: "dVAE 3x3 64->64 32x32 b16 p1", batch: 16, cin: 64, h: 32, w: 32, cout: 64, kh: 3, kw: 3, stride: 1, padding: 1),
     ConvShape(name: "3x3 64->64 16x16 b8 p1", batch: 8, cin: 64, h: 16, w: 16, cout: 64, kh: 3, kw: 3, stride: 1, padding: 1),
-    // The cpu-sprites encoder (both cpu presets; the bundled model's) (64 px, 32 channels, 32×32 features) at batch 1 and 16.
+    // The encoder CNN of both cpu-sprites presets (64 px, 32 channels, 32×32 features) at batch 1 and 16.
     ConvShape(name: "cpu first 5x5 s2 3->32 64x64 b1", batch: 1, cin: 3, h: 64, w: 64, cout: 32, kh: 5, kw: 5, stride: 2, padding: 2),
     ConvShape(name: "cpu 5x5 32->32 32x32 b1", batch: 1, cin: 32, h: 32, w: 32, cout: 32, kh: 5, kw: 5, stride: 1, padding: 2),
     ConvShape(name: "cpu last 5x5 32->64 32x32 b1", batch: 1, cin: 32, h: 32, w: 32, cout: 64, kh: 5, kw: 5, stride: 1, padding: 2),
