@@ -32,6 +32,8 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     public var data: String
     public var split: String
     public var seed: UInt64
+    /// The decoder's token temperature for reconstructions and samples; nil: greedy.
+    public var decodeTemperature: Float?
     public var reconstruction: ReconstructionReport
     public var codeUsage: [BlockUsage]
     public var minimumCodeUsage: Double
@@ -57,14 +59,17 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
 public final class Evaluator {
     public let model: SVQModel
     public let batchSize: Int
+    /// How the decoder picks dVAE tokens, for reconstructions and prior samples alike.
+    public let decoding: TokenSampling
 
-    public init(model: SVQModel, batchSize: Int = 16) {
+    public init(model: SVQModel, batchSize: Int = 16, decoding: TokenSampling = .greedy) {
         self.model = model
         self.batchSize = max(1, batchSize)
+        self.decoding = decoding
         model.train(false)
     }
 
-    /// Encodes, reconstructs (dVAE and greedy decode) and takes masks of `images`, in batches.
+    /// Encodes, reconstructs (dVAE, and decode from the codes) and takes masks of `images`, in batches.
     public func run(_ images: [RGBImage], seed: UInt64) -> [ImageResult] {
         let c = model.config
         var rng = RandomGenerator(seed: seed)
@@ -77,7 +82,7 @@ public final class Evaluator {
                 let encoding = model.encode(x, rng: &rng)
                 let masks = model.masks(encoding)                                  // [B, N, H, W]
                 let dvae = model.dvae.decode(tokens: model.dvae.tokens(x))
-                let decoded = model.decode(slots: encoding.slots, rng: &rng)
+                let decoded = model.decode(slots: encoding.slots, sampling: decoding, rng: &rng)
                 let dvaeImages = RGBImage.images(fromBatch: dvae), decodedImages = RGBImage.images(fromBatch: decoded)
                 let per = c.numSlots * c.imageSize * c.imageSize
                 for i in 0..<part.count {
@@ -102,7 +107,7 @@ public final class Evaluator {
         return n > 0 ? sum / Double(n) : 0
     }
 
-    /// `count` scenes from the prior, decoded greedily: the local codes `[count, N, M]` and images.
+    /// `count` scenes from the prior, decoded as `decoding` says: the local codes `[count, N, M]` and images.
     public func sample(count: Int, seed: UInt64, temperature: Float = 1, topK: Int? = nil) throws -> (IntTensor, [RGBImage]) {
         guard let prior = model.prior else { throw EvaluationError("the model has no prior") }
         let c = model.config
@@ -115,7 +120,7 @@ public final class Evaluator {
                 let global = prior.sample(batch: b, temperature: temperature, topK: topK, rng: &rng)
                 let local = SemanticPrior.localCodes(global: global, config: c)
                 codes += local.values
-                images += RGBImage.images(fromBatch: model.decode(codes: local, rng: &rng))
+                images += RGBImage.images(fromBatch: model.decode(codes: local, sampling: decoding, rng: &rng))
                 done += b
             }
         }

@@ -26,12 +26,17 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Evaluate at most this many images of the split.") var limit = 512
     @Option(help: "Prior samples for generation accuracy (0 skips).") var samples = 128
     @Option(help: "Sampling temperature of the prior.") var temperature: Float = 1
+    @Option(help: "Draw the decoder's image tokens at this temperature instead of taking the most likely (greedy); for reconstructions and samples.")
+    var decodeTemperature: Float?
     @Option(help: "Seed of the slot noise and the prior samples.") var seed: UInt64 = 0
     @Option(help: "Output folder.") var out = "runs/eval"
     @Option(help: "Images per batch.") var batchSize = 16
     @Option(help: "Engine threads (default: all cores).") var threads: Int?
 
     func run() throws {
+        if let t = decodeTemperature, !(t > 0 && t.isFinite) {
+            throw ValidationError("--decode-temperature must be positive and finite, got \(t)")
+        }
         if let t = threads { Engine.setThreadCount(t) }
         guard let which = DatasetSplit(rawValue: split) else {
             throw ValidationError("unknown split \(split): use \(DatasetSplit.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -48,7 +53,8 @@ struct EvalCommand: ParsableCommand {
 
         let outDir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-        let evaluator = Evaluator(model: svq, batchSize: batchSize)
+        let evaluator = Evaluator(model: svq, batchSize: batchSize,
+                                  decoding: decodeTemperature.map { .sample(temperature: $0, topK: nil) } ?? .greedy)
         let started = Date()
         let results = evaluator.run(images, seed: seed)
         let codes = IntTensor(results.flatMap { $0.codes.map(Int32.init) }, shape: [results.count, c.numSlots, c.numBlocks])
@@ -59,6 +65,7 @@ struct EvalCommand: ParsableCommand {
                                                  dvaeMSE: Evaluator.mse(images, results.map(\.dvaeReconstruction)),
                                                  decodeMSE: Evaluator.mse(images, results.map(\.decoded))),
             codeUsage: usage, minimumCodeUsage: usage.map(\.usedFraction).min() ?? 0)
+        report.decodeTemperature = decodeTemperature
 
         let parser = SceneParser()
         if let scenes {

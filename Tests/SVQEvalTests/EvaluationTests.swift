@@ -3,6 +3,7 @@
 import SVQData
 import SVQEngine
 import SVQEval
+import SVQModel
 import XCTest
 
 final class EvaluationTests: XCTestCase {
@@ -99,5 +100,22 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(r.samples, 4)
         XCTAssertEqual(r.accuracy, 0.5, accuracy: 1e-12)
         XCTAssertEqual(r.countOK, 0.75, accuracy: 1e-12)
+    }
+
+    func testEvaluatorDecodesAsItIsTold() throws {
+        // A random tiny model: greedy decoding repeats itself, and draws at a high temperature leave the most
+        // likely token often enough that the images differ from the greedy ones.
+        var rng = RandomGenerator(seed: 3)
+        let model = try SVQModel(config: .goldenTiny, rng: &rng)
+        let greedy = Evaluator(model: model, batchSize: 2)
+        let (codes, first) = try greedy.sample(count: 2, seed: 5)
+        let (sameCodes, again) = try greedy.sample(count: 2, seed: 5)
+        XCTAssertEqual(codes.values, sameCodes.values)
+        XCTAssertEqual(first.map(\.pixels), again.map(\.pixels))
+
+        let drawn = Evaluator(model: model, batchSize: 2, decoding: .sample(temperature: 100, topK: nil))
+        let (drawnCodes, hot) = try drawn.sample(count: 2, seed: 5)
+        XCTAssertEqual(drawnCodes.values, codes.values, "the prior's draws do not depend on how the image is decoded")
+        XCTAssertNotEqual(hot.map(\.pixels), first.map(\.pixels))
     }
 }
