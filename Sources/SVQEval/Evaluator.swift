@@ -17,7 +17,7 @@ public struct ReconstructionReport: Codable, Equatable, Sendable {
     public var images: Int
     /// Mean squared error per pixel and channel, images in [0, 1]: the dVAE alone (argmax tokens → decoder).
     public var dvaeMSE: Double
-    /// The same through the codes: encode → autoregressive (greedy) decode → dVAE decoder.
+    /// The same through the codes: encode → autoregressive decode (greedy or drawn, see `decodeTemperature`) → dVAE decoder.
     public var decodeMSE: Double
 
     public init(images: Int, dvaeMSE: Double, decodeMSE: Double) {
