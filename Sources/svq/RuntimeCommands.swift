@@ -126,6 +126,9 @@ struct SampleCommand: ParsableCommand {
     var greedyDecode = false
 
     func run() throws {
+        guard greedyDecode || (decodeTemperature > 0 && decodeTemperature.isFinite) else {
+            throw ValidationError("--decode-temperature must be positive and finite, got \(decodeTemperature)")
+        }
         let m = try model.load()
         let codes = try m.samplePrior(count: n, seed: seed, temperature: temperature, topK: topK)
         let sampling: Sampling = greedyDecode ? .greedy : .sampled(temperature: decodeTemperature, topK: nil)
