@@ -498,6 +498,24 @@ public final class SemanticPrior: Module {
         return IntTensor(out, shape: [local.shape[0], n * m])
     }
 
+    /// Code sets `[B, N·M]` (slot-major, `slots` = N) with each set's slots sorted by their codes, compared
+    /// block by block: the canonical listing of a set. The decoder treats slots as a set, so sorting changes
+    /// nothing it draws.
+    public static func sortedSlots(global: IntTensor, slots n: Int) -> IntTensor {
+        precondition(global.shape.count == 2 && n >= 1 && global.shape[1] % n == 0,
+                     "code sets must be [B, N·M] with N = \(n), got \(global.shape)")
+        let t = global.shape[1], m = t / n
+        var out = global.values
+        for row in 0..<global.shape[0] {
+            let base = row * t
+            let slotCodes = (0..<n).map { s in Array(global.values[(base + s * m)..<(base + (s + 1) * m)]) }
+            for (s, codes) in slotCodes.sorted(by: { $0.lexicographicallyPrecedes($1) }).enumerated() {
+                out.replaceSubrange((base + s * m)..<(base + (s + 1) * m), with: codes)
+            }
+        }
+        return IntTensor(out, shape: global.shape)
+    }
+
     /// Global ids `[B, N·M]` (or `[B, N, M]`) → local codes `[B, N, M]` in 0..<P. Every id must lie in its
     /// position's block (true for encoder codes and for samples with `restrictToBlock`; the official
     /// unrestricted sampler can break it).

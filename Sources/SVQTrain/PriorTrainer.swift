@@ -1,6 +1,6 @@
 // Training the semantic prior (official train_prior.py): the dataset is encoded once with the trained SVQ
-// model (one draw of the random slot initialisation per image) and cached; the prior then learns the codes'
-// autoregressive distribution with teacher forcing.
+// model and cached (see CodeCache: one or more slot-noise draws per image, slots as encoded or sorted); the
+// prior then learns the codes' autoregressive distribution with teacher forcing.
 
 import Foundation
 import SafeTensors
@@ -17,8 +17,30 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
     public var warmupSteps = 30_000
     public var halfLifeSteps = 250_000
     public var clipNorm: Float = 0.05
+    /// Encodings (slot-noise draws) of each training image; the official code caches one.
+    public var encodingDraws = 1
+    /// How each code set's slots are listed for the prior; the official code keeps slot attention's order.
+    public var slotOrder = SlotOrder.encoded
 
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case batchSize, steps, seed, learningRate, warmupSteps, halfLifeSteps, clipNorm, encodingDraws, slotOrder
+    }
+
+    /// Checkpoints written before `encodingDraws` and `slotOrder` existed used one draw in encoded order.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        steps = try c.decode(Int.self, forKey: .steps)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        warmupSteps = try c.decode(Int.self, forKey: .warmupSteps)
+        halfLifeSteps = try c.decode(Int.self, forKey: .halfLifeSteps)
+        clipNorm = try c.decode(Float.self, forKey: .clipNorm)
+        encodingDraws = try c.decodeIfPresent(Int.self, forKey: .encodingDraws) ?? 1
+        slotOrder = try c.decodeIfPresent(SlotOrder.self, forKey: .slotOrder) ?? .encoded
+    }
 
     /// Warm-up over the first tenth of a CPU run instead of the official 30k steps.
     public static func cpu(steps: Int, batchSize: Int, seed: UInt64) -> PriorTrainingOptions {
@@ -32,62 +54,10 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
     }
 
     public func validate() throws {
-        guard batchSize >= 1, steps >= 0, warmupSteps >= 0, halfLifeSteps >= 1, learningRate > 0, clipNorm > 0 else {
+        guard batchSize >= 1, steps >= 0, warmupSteps >= 0, halfLifeSteps >= 1, learningRate > 0, clipNorm > 0,
+              encodingDraws >= 1 else {
             throw TrainingError("prior training options out of range: \(self)")
         }
-    }
-}
-
-/// The codes of a dataset under one model: global ids `[count, N·M]` (block·P + code, slot-major).
-public struct CodeCache: Sendable {
-    public let codes: IntTensor
-    public var count: Int { codes.shape[0] }
-
-    public init(codes: IntTensor) { self.codes = codes }
-
-    /// Encodes every image (batches of `batchSize`, no gradients), one slot-noise draw per image from `seed`.
-    public static func encode(_ images: ImageSet, model: SVQModel, seed: UInt64, batchSize: Int = 64,
-                              progress: ((Int) -> Void)? = nil) -> CodeCache {
-        let c = model.config
-        var values: [Int32] = []
-        values.reserveCapacity(images.count * c.codesPerImage)
-        var rng = RandomGenerator(seed: seed, stream: RandomStreams.encodingCache)
-        withoutGradients {
-            var start = 0
-            while start < images.count {
-                let end = min(images.count, start + batchSize)
-                let local = model.encode(images.batch(Array(start..<end)), rng: &rng).codes
-                values += SemanticPrior.globalCodes(local: local, config: c).values
-                start = end
-                progress?(end)
-            }
-        }
-        return CodeCache(codes: IntTensor(values, shape: [images.count, c.codesPerImage]))
-    }
-
-    /// Rows `indices` as a batch `[B, N·M]`.
-    public func batch(_ indices: [Int]) -> IntTensor {
-        let t = codes.shape[1]
-        var out: [Int32] = []
-        out.reserveCapacity(indices.count * t)
-        for i in indices { out += codes.values[(i * t)..<((i + 1) * t)] }
-        return IntTensor(out, shape: [indices.count, t])
-    }
-
-    /// Writes the cache with the fingerprints of the model and images it came from, atomically.
-    public func write(to url: URL, modelFingerprint: String, dataFingerprint: String) throws {
-        var w = SafeTensorsWriter(metadata: ["format": "svq-code-cache", "model": modelFingerprint, "data": dataFingerprint])
-        try w.add("codes", int32s: codes.values, shape: codes.shape)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try w.write(to: url)
-    }
-
-    /// The cache at `url` if it was made from this model and these images; nil otherwise.
-    public static func read(from url: URL, modelFingerprint: String, dataFingerprint: String) -> CodeCache? {
-        guard let file = try? SafeTensorsFile(contentsOf: url), file.metadata["format"] == "svq-code-cache",
-              file.metadata["model"] == modelFingerprint, file.metadata["data"] == dataFingerprint,
-              let info = file.info("codes"), info.shape.count == 2, let values = try? file.int32s("codes") else { return nil }
-        return CodeCache(codes: IntTensor(values, shape: info.shape))
     }
 }
 
@@ -187,6 +157,13 @@ extension PriorTrainer: TrainingTask {
     public func writeCheckpoint(to url: URL) throws {
         try Checkpoint.write(to: url, kind: .prior, model: model, optimizer: optimizer, optionsJSON: jsonText(options),
                              extra: ["codes_count": String(codes.count)])
+    }
+
+    /// The options a prior checkpoint was started with.
+    public static func options(inCheckpoint url: URL) throws -> PriorTrainingOptions {
+        let header = try Checkpoint.header(try SafeTensorsFile(contentsOf: url))
+        guard header.kind == .prior else { throw TrainingError("\(url.path) is a \(header.kind.rawValue) checkpoint, not a prior one") }
+        return try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(header.optionsJSON.utf8))
     }
 
     public static func resume(from url: URL, codes: CodeCache, validationCodes: CodeCache? = nil, steps: Int? = nil) throws -> PriorTrainer {

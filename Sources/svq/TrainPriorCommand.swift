@@ -8,14 +8,17 @@ import SVQEngine
 import SVQModel
 import SVQTrain
 
+extension SlotOrder: ExpressibleByArgument {}
+
 struct TrainPriorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-prior",
         abstract: "Train the semantic prior of a trained SVQ model.",
         discussion: """
-        Encodes the train and validation splits once (cached in RUN/codes.safetensors and \
-        RUN/validation-codes.safetensors, reused while the model and images are unchanged), then trains the \
-        prior with teacher forcing. Writes RUN/checkpoint.safetensors every --checkpoint-every steps and on \
+        Encodes the train split --encodings times and the validation split once (cached in \
+        RUN/codes.safetensors and RUN/validation-codes.safetensors, reused while the model, images and these \
+        choices are unchanged), lists each image's slots in --slot-order, then trains the prior with teacher \
+        forcing. Writes RUN/checkpoint.safetensors every --checkpoint-every steps and on \
         Ctrl-C, RUN/metrics.csv, the validation loss at every checkpoint to RUN/validation.csv, and \
         RUN/model.safetensors (the input model with the trained prior) at the end.
         """)
@@ -26,6 +29,10 @@ struct TrainPriorCommand: ParsableCommand {
     @Option(help: "Training steps.") var steps = 20_000
     @Option(help: "Code sets per step.") var batchSize = 40
     @Option(help: "Seed of the encoding noise, data order and dropout.") var seed: UInt64 = 0
+    @Option(help: "Encodings of each training image, each with fresh slot noise (as the official code: 1).")
+    var encodings = 1
+    @Option(help: "How each image's slots are listed: encoded (slot attention's own order, as the official code) or sorted (one canonical sequence per scene).")
+    var slotOrder = SlotOrder.encoded
     @Option(help: "Checkpoint every N steps.") var checkpointEvery = 500
     @Option(help: "Log every N steps.") var logEvery = 50
     @Option(help: "Engine threads (default: all cores).") var threads: Int?
@@ -41,28 +48,37 @@ struct TrainPriorCommand: ParsableCommand {
         let svq = try SVQModel(contentsOf: modelURL)
         // Each cache is keyed by the model's bytes and the images' pixels.
         let modelFingerprint = String(fnv1a(try Data(contentsOf: modelURL)))
-        func cachedCodes(of images: ImageSet, in file: String) throws -> CodeCache {
+        // A resumed run keeps the draws and slot order it started with.
+        var draws = encodings, order = slotOrder
+        if resume, let started = try? PriorTrainer.options(inCheckpoint: checkpoint) {
+            (draws, order) = (started.encodingDraws, started.slotOrder)
+        }
+        guard draws >= 1 else { throw ValidationError("--encodings must be at least 1, got \(draws)") }
+        func cachedCodes(of images: ImageSet, draws: Int, in file: String) throws -> CodeCache {
             let cacheURL = runDir.appendingPathComponent(file)
-            let dataFingerprint = String(images.fingerprint)
-            if let cached = CodeCache.read(from: cacheURL, modelFingerprint: modelFingerprint, dataFingerprint: dataFingerprint) {
-                print("using cached codes \(cacheURL.path) (\(cached.count) images)")
+            let source = CodeCache.Source(modelFingerprint: modelFingerprint, dataFingerprint: String(images.fingerprint),
+                                          draws: draws, slotOrder: order)
+            if let cached = CodeCache.read(from: cacheURL, source: source) {
+                print("using cached codes \(cacheURL.path) (\(cached.count) code sets)")
                 return cached
             }
             let start = Date()
-            let codes = CodeCache.encode(images, model: svq, seed: seed) { done in
-                if done % 1024 < 64 { FileHandle.standardError.write(Data("encoded \(done)/\(images.count)\n".utf8)) }
-            }
-            try codes.write(to: cacheURL, modelFingerprint: modelFingerprint, dataFingerprint: dataFingerprint)
-            print(String(format: "encoded %d images in %.1f s → %@", codes.count, Date().timeIntervalSince(start), cacheURL.path))
+            let total = images.count * draws
+            let codes = CodeCache.encode(images, model: svq, seed: seed, draws: draws) { done in
+                if done % 1024 < 64 { FileHandle.standardError.write(Data("encoded \(done)/\(total)\n".utf8)) }
+            }.ordered(order, slots: svq.config.numSlots)
+            try codes.write(to: cacheURL, source: source)
+            print(String(format: "encoded %d images × %d in %.1f s (slots %@) → %@", images.count, draws,
+                         Date().timeIntervalSince(start), order.rawValue, cacheURL.path))
             return codes
         }
         let (images, _) = try loadImages(data, split: .train, size: svq.config.imageSize)
-        let codes = try cachedCodes(of: images, in: "codes.safetensors")
+        let codes = try cachedCodes(of: images, draws: draws, in: "codes.safetensors")
         // The validation split's loss shows when a longer run stops helping (the prior starts to memorise).
         var validationCodes: CodeCache?
         if try ImageFolder(directory: URL(fileURLWithPath: data)).split(.validation).count > 0 {
             let (held, _) = try loadImages(data, split: .validation, size: svq.config.imageSize)
-            validationCodes = try cachedCodes(of: held, in: "validation-codes.safetensors")
+            validationCodes = try cachedCodes(of: held, draws: 1, in: "validation-codes.safetensors")
         } else {
             print("no validation split in \(data): training without a held-out loss")
         }
@@ -82,8 +98,10 @@ struct TrainPriorCommand: ParsableCommand {
             options.steps = steps
             options.batchSize = batchSize
             options.seed = seed
+            options.encodingDraws = draws
+            options.slotOrder = order
             trainer = try PriorTrainer(model: svq, codes: codes, validationCodes: validationCodes, options: options)
-            print("training the prior (\(svq.prior?.parameterCount ?? 0) parameters) on \(codes.count) code sets, batch \(batchSize), \(steps) steps")
+            print("training the prior (\(svq.prior?.parameterCount ?? 0) parameters) on \(codes.count) code sets (\(images.count) images × \(draws), slots \(order.rawValue)), batch \(batchSize), \(steps) steps")
         }
         let loop = TrainingLoop(checkpoint: checkpoint, metrics: runDir.appendingPathComponent("metrics.csv"),
                                 validationMetrics: runDir.appendingPathComponent("validation.csv"),
