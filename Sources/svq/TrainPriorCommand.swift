@@ -52,6 +52,9 @@ struct TrainPriorCommand: ParsableCommand {
         var draws = encodings, order = slotOrder
         if resume, let started = try? PriorTrainer.options(inCheckpoint: checkpoint) {
             (draws, order) = (started.encodingDraws, started.slotOrder)
+            if (draws, order) != (encodings, slotOrder) {
+                print("resuming with the run's own --encodings \(draws) --slot-order \(order.rawValue)")
+            }
         }
         guard draws >= 1 else { throw ValidationError("--encodings must be at least 1, got \(draws)") }
         func cachedCodes(of images: ImageSet, draws: Int, in file: String) throws -> CodeCache {
