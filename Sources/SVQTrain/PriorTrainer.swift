@@ -161,16 +161,18 @@ extension PriorTrainer: TrainingTask {
 
     /// The options a prior checkpoint was started with.
     public static func options(inCheckpoint url: URL) throws -> PriorTrainingOptions {
-        let header = try Checkpoint.header(try SafeTensorsFile(contentsOf: url))
+        try options(in: try SafeTensorsFile(contentsOf: url), at: url)
+    }
+
+    private static func options(in file: SafeTensorsFile, at url: URL) throws -> PriorTrainingOptions {
+        let header = try Checkpoint.header(file)
         guard header.kind == .prior else { throw TrainingError("\(url.path) is a \(header.kind.rawValue) checkpoint, not a prior one") }
         return try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(header.optionsJSON.utf8))
     }
 
     public static func resume(from url: URL, codes: CodeCache, validationCodes: CodeCache? = nil, steps: Int? = nil) throws -> PriorTrainer {
         let file = try SafeTensorsFile(contentsOf: url)
-        let header = try Checkpoint.header(file)
-        guard header.kind == .prior else { throw TrainingError("\(url.path) is a \(header.kind.rawValue) checkpoint, not a prior one") }
-        var options = try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(header.optionsJSON.utf8))
+        var options = try options(in: file, at: url)
         if let steps { options.steps = steps }
         let model = try Checkpoint.loadModel(file)
         let trainer = try PriorTrainer(model: model, codes: codes, validationCodes: validationCodes, options: options)

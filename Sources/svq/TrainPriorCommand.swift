@@ -48,9 +48,13 @@ struct TrainPriorCommand: ParsableCommand {
         let svq = try SVQModel(contentsOf: modelURL)
         // Each cache is keyed by the model's bytes and the images' pixels.
         let modelFingerprint = String(fnv1a(try Data(contentsOf: modelURL)))
-        // A resumed run keeps the draws and slot order it started with.
+        // A resumed run keeps the draws and slot order it started with; checked before any encoding work.
         var draws = encodings, order = slotOrder
-        if resume, let started = try? PriorTrainer.options(inCheckpoint: checkpoint) {
+        if resume {
+            guard FileManager.default.fileExists(atPath: checkpoint.path) else {
+                throw ValidationError("nothing to resume: \(checkpoint.path) does not exist")
+            }
+            let started = try PriorTrainer.options(inCheckpoint: checkpoint)
             (draws, order) = (started.encodingDraws, started.slotOrder)
             if (draws, order) != (encodings, slotOrder) {
                 print("resuming with the run's own --encodings \(draws) --slot-order \(order.rawValue)")
@@ -76,6 +80,12 @@ struct TrainPriorCommand: ParsableCommand {
             return codes
         }
         let (images, _) = try loadImages(data, split: .train, size: svq.config.imageSize)
+        // The cache is held in memory: refuse a --encodings that cannot fit rather than fail allocating it.
+        let (codeSets, overflow) = images.count.multipliedReportingOverflow(by: draws)
+        let memory = ProcessInfo.processInfo.physicalMemory / 2
+        if overflow || UInt64(codeSets) > memory / UInt64(4 * svq.config.codesPerImage) {
+            throw ValidationError("--encodings \(draws) of \(images.count) images needs more than half this machine's memory for the codes")
+        }
         let codes = try cachedCodes(of: images, draws: draws, in: "codes.safetensors")
         // The validation split's loss shows when a longer run stops helping (the prior starts to memorise).
         var validationCodes: CodeCache?
@@ -88,9 +98,6 @@ struct TrainPriorCommand: ParsableCommand {
 
         let trainer: PriorTrainer
         if resume {
-            guard FileManager.default.fileExists(atPath: checkpoint.path) else {
-                throw ValidationError("nothing to resume: \(checkpoint.path) does not exist")
-            }
             trainer = try PriorTrainer.resume(from: checkpoint, codes: codes, validationCodes: validationCodes, steps: steps)
             print("resuming \(checkpoint.path) at step \(trainer.step)")
         } else {
