@@ -57,7 +57,7 @@
 
 /* Version of this header's API. Bumped on any incompatible change; svq_api_version() returns the value
  * the library was built with, so a program can check that the two agree. */
-#define SVQ_API_VERSION 1
+#define SVQ_API_VERSION 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -107,6 +107,9 @@ typedef struct svq_decode_params {
     float        temperature; /* SAMPLE only: > 0 and finite; 1 = the model's distribution. Default 1 */
     int32_t      top_k;       /* SAMPLE only: keep the k most likely tokens; 0 = all; < 0 is an error. Default 0 */
     uint64_t     seed;        /* SAMPLE only: seed of the draws. Default 0 */
+    int32_t      candidates;  /* SAMPLE only: images drawn per code set, keeping the one whose re-encoding
+                               * gives back the codes most closely; 1 .. 64, 0 = 1 (GREEDY: 0 or
+                               * 1). Default 1 */
 } svq_decode_params;
 
 typedef struct svq_prior_params {

@@ -120,25 +120,40 @@ public final class Model: @unchecked Sendable {
     /// Decodes local codes `[B, N, M]` to NHWC float images `[B, H, W, C]` in [0, 1].
     ///
     /// Greedy decoding is deterministic; with `.sampled`, the same `seed` gives the same images.
+    /// - Parameters:
+    ///   - candidates: with `.sampled`, draw this many images per code set and keep the one whose
+    ///     re-encoding gives back its codes most closely (slots matched one to one); a draw that drops or
+    ///     changes an object loses. Costs about `candidates` decodes and encodes. 1: a single draw.
     /// - Throws: `SVQError` — `.shapeMismatch` (not `[B, N, M]`), `.invalidArgument` (B = 0, bad
-    ///   temperature or top-k), `.invalidValue` (a code outside `0..<P`).
+    ///   temperature or top-k, candidates outside `1...maxDecodeCandidates` or above 1 with greedy
+    ///   decoding), `.invalidValue` (a code outside `0..<P`).
     public func decode(_ codes: ShapedArray<Int32>, sampling: Sampling = .greedy,
-                       seed: UInt64 = 0) throws -> ShapedArray<Float> {
-        let images = try decodeNCHW(codes, sampling: sampling, seed: seed)
+                       seed: UInt64 = 0, candidates: Int = 1) throws -> ShapedArray<Float> {
+        let images = try decodeNCHW(codes, sampling: sampling, seed: seed, candidates: candidates)
         return ShapedArray(trusted: nhwcValues(nchw: images) { $0 }, shape: imageShape(codes.shape[0]))
     }
 
     /// `decode` as NHWC bytes (each value round(x · 255)).
     public func decodeUInt8(_ codes: ShapedArray<Int32>, sampling: Sampling = .greedy,
-                            seed: UInt64 = 0) throws -> ShapedArray<UInt8> {
-        let images = try decodeNCHW(codes, sampling: sampling, seed: seed)
+                            seed: UInt64 = 0, candidates: Int = 1) throws -> ShapedArray<UInt8> {
+        let images = try decodeNCHW(codes, sampling: sampling, seed: seed, candidates: candidates)
         return ShapedArray(trusted: nhwcValues(nchw: images, bytePixel), shape: imageShape(codes.shape[0]))
     }
 
     private func imageShape(_ b: Int) -> [Int] { [b, info.imageSize, info.imageSize, info.imageChannels] }
 
-    private func decodeNCHW(_ codes: ShapedArray<Int32>, sampling: Sampling, seed: UInt64) throws -> Tensor {
+    /// The most draws `decode` keeps the best of.
+    public static let maxDecodeCandidates = 64
+
+    private func decodeNCHW(_ codes: ShapedArray<Int32>, sampling: Sampling, seed: UInt64,
+                            candidates: Int) throws -> Tensor {
         let b = try info.checkCodes(codes, "codes")
+        guard (1...Self.maxDecodeCandidates).contains(candidates) else {
+            throw SVQError(.invalidArgument, "candidates must be in 1...\(Self.maxDecodeCandidates), got \(candidates)")
+        }
+        if candidates > 1 && sampling == .greedy {
+            throw SVQError(.invalidArgument, "candidates \(candidates) needs sampled decoding: greedy decoding gives the same image every time")
+        }
         let tokenSampling: TokenSampling
         switch sampling {
         case .greedy:
@@ -150,7 +165,7 @@ public final class Model: @unchecked Sendable {
         return withoutGradients {
             var rng = RandomGenerator(seed: seed)
             let local = IntTensor(codes.scalars, shape: [b, info.numSlots, info.numBlocks])
-            return model.decode(codes: local, sampling: tokenSampling, rng: &rng)
+            return model.decodeBestOf(codes: local, candidates: candidates, sampling: tokenSampling, rng: &rng)
         }
     }
 

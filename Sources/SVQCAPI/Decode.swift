@@ -8,8 +8,8 @@ public func svq_decode_f32(_ model: OpaquePointer?, _ codes: UnsafePointer<Int32
                            _ params: UnsafePointer<svq_decode_params>?,
                            _ images: UnsafeMutablePointer<Float>?, _ imagesCapacity: Int) -> svq_status {
     guarded {
-        try decode(model, codes, batch, params, images, imagesCapacity) { m, codes, sampling, seed in
-            try m.decode(codes, sampling: sampling, seed: seed).scalars
+        try decode(model, codes, batch, params, images, imagesCapacity) { m, codes, sampling, seed, k in
+            try m.decode(codes, sampling: sampling, seed: seed, candidates: k).scalars
         }
     }
 }
@@ -19,8 +19,8 @@ public func svq_decode_u8(_ model: OpaquePointer?, _ codes: UnsafePointer<Int32>
                           _ params: UnsafePointer<svq_decode_params>?,
                           _ images: UnsafeMutablePointer<UInt8>?, _ imagesCapacity: Int) -> svq_status {
     guarded {
-        try decode(model, codes, batch, params, images, imagesCapacity) { m, codes, sampling, seed in
-            try m.decodeUInt8(codes, sampling: sampling, seed: seed).scalars
+        try decode(model, codes, batch, params, images, imagesCapacity) { m, codes, sampling, seed, k in
+            try m.decodeUInt8(codes, sampling: sampling, seed: seed, candidates: k).scalars
         }
     }
 }
@@ -29,7 +29,7 @@ public func svq_decode_u8(_ model: OpaquePointer?, _ codes: UnsafePointer<Int32>
 private func decode<Pixel>(_ handle: OpaquePointer?, _ codes: UnsafePointer<Int32>?, _ batch: Int32,
                            _ params: UnsafePointer<svq_decode_params>?,
                            _ images: UnsafeMutablePointer<Pixel>?, _ imagesCapacity: Int,
-                           _ run: (Model, ShapedArray<Int32>, Sampling, UInt64) throws -> [Pixel]) throws {
+                           _ run: (Model, ShapedArray<Int32>, Sampling, UInt64, Int) throws -> [Pixel]) throws {
     let model = try Handles.model(handle)
     let codes = try required(codes, "codes")
     let images = try required(images, "images")
@@ -49,5 +49,6 @@ private func decode<Pixel>(_ handle: OpaquePointer?, _ codes: UnsafePointer<Int3
     }
     let values = Array(UnsafeBufferPointer(start: codes, count: b * info.codesPerImage))
     let shaped = try ShapedArray(values, shape: [b, info.numSlots, info.numBlocks])
-    copy(try run(model, shaped, sampling, p.seed), to: images)
+    // 0 reads as 1 so that a zero-initialised struct decodes as before candidates existed.
+    copy(try run(model, shaped, sampling, p.seed, p.candidates == 0 ? 1 : Int(p.candidates)), to: images)
 }

@@ -34,6 +34,8 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     public var seed: UInt64
     /// The decoder's token temperature for reconstructions and samples; nil: greedy.
     public var decodeTemperature: Float?
+    /// Drawn images per decode, the best by re-encoding kept (nil or 1: a single draw).
+    public var decodeCandidates: Int?
     public var reconstruction: ReconstructionReport
     public var codeUsage: [BlockUsage]
     public var minimumCodeUsage: Double
@@ -61,11 +63,14 @@ public final class Evaluator {
     public let batchSize: Int
     /// How the decoder picks dVAE tokens, for reconstructions and prior samples alike.
     public let decoding: TokenSampling
+    /// Drawn images per decode, keeping the one whose re-encoding matches the codes best (`decodeBestOf`).
+    public let candidates: Int
 
-    public init(model: SVQModel, batchSize: Int = 16, decoding: TokenSampling = .greedy) {
+    public init(model: SVQModel, batchSize: Int = 16, decoding: TokenSampling = .greedy, candidates: Int = 1) {
         self.model = model
         self.batchSize = max(1, batchSize)
         self.decoding = decoding
+        self.candidates = max(1, candidates)
         model.train(false)
     }
 
@@ -82,7 +87,9 @@ public final class Evaluator {
                 let encoding = model.encode(x, rng: &rng)
                 let masks = model.masks(encoding)                                  // [B, N, H, W]
                 let dvae = model.dvae.decode(tokens: model.dvae.tokens(x))
-                let decoded = model.decode(slots: encoding.slots, sampling: decoding, rng: &rng)
+                let decoded = candidates > 1
+                    ? model.decodeBestOf(codes: encoding.codes, candidates: candidates, sampling: decoding, rng: &rng)
+                    : model.decode(slots: encoding.slots, sampling: decoding, rng: &rng)
                 let dvaeImages = RGBImage.images(fromBatch: dvae), decodedImages = RGBImage.images(fromBatch: decoded)
                 let per = c.numSlots * c.imageSize * c.imageSize
                 for i in 0..<part.count {
@@ -120,7 +127,8 @@ public final class Evaluator {
                 let global = prior.sample(batch: b, temperature: temperature, topK: topK, rng: &rng)
                 let local = SemanticPrior.localCodes(global: global, config: c)
                 codes += local.values
-                images += RGBImage.images(fromBatch: model.decode(codes: local, sampling: decoding, rng: &rng))
+                images += RGBImage.images(fromBatch: model.decodeBestOf(codes: local, candidates: candidates,
+                                                                         sampling: decoding, rng: &rng))
                 done += b
             }
         }

@@ -87,6 +87,23 @@ public final class SVQModel: Module {
     /// The model in our weights format, as bytes.
     public func serialized() throws -> Data { try weightsData(metadata: metadata) }
 
+    /// A copy of this model with a freshly initialised prior of sizes `prior` (every other tensor copied):
+    /// to train a prior of another size on the same encoder and decoder.
+    public func withFreshPrior(_ prior: PriorConfig, rng: inout RandomGenerator) throws -> SVQModel {
+        var c = config
+        c.prior = prior
+        let fresh = try SVQModel(config: c, rng: &rng)
+        let mine = Dictionary(uniqueKeysWithValues: namedTensors().map { ($0.name, $0.tensor) })
+        for (name, tensor) in fresh.namedTensors() where !name.hasPrefix("prior.") {
+            guard let source = mine[name], source.shape == tensor.shape else {
+                throw SVQModelError("withFreshPrior: tensor \(name) has no counterpart of shape \(tensor.shape)")
+            }
+            tensor.assign(source)
+        }
+        fresh.train(isTraining)
+        return fresh
+    }
+
     // MARK: Inference
 
     /// Standard-normal slot-initialisation noise `[B, N, S]` (encoding is stochastic; fix it for

@@ -28,6 +28,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Sampling temperature of the prior.") var temperature: Float = 1
     @Option(help: "Draw the decoder's image tokens at this temperature instead of taking the most likely (greedy); for reconstructions and samples.")
     var decodeTemperature: Float?
+    @Option(help: "Draw this many images per decode and keep the one whose re-encoding matches the codes best (needs --decode-temperature).")
+    var decodeCandidates = 1
     @Option(help: "Seed of the slot noise and the prior samples.") var seed: UInt64 = 0
     @Option(help: "Output folder.") var out = "runs/eval"
     @Option(help: "Images per batch.") var batchSize = 16
@@ -36,6 +38,10 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         if let t = decodeTemperature, !(t > 0 && t.isFinite) {
             throw ValidationError("--decode-temperature must be positive and finite, got \(t)")
+        }
+        guard decodeCandidates >= 1 else { throw ValidationError("--decode-candidates must be at least 1, got \(decodeCandidates)") }
+        if decodeCandidates > 1 && decodeTemperature == nil {
+            throw ValidationError("--decode-candidates \(decodeCandidates) needs --decode-temperature: greedy decoding draws the same image every time")
         }
         if let t = threads { Engine.setThreadCount(t) }
         guard let which = DatasetSplit(rawValue: split) else {
@@ -54,7 +60,8 @@ struct EvalCommand: ParsableCommand {
         let outDir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
         let evaluator = Evaluator(model: svq, batchSize: batchSize,
-                                  decoding: decodeTemperature.map { .sample(temperature: $0, topK: nil) } ?? .greedy)
+                                  decoding: decodeTemperature.map { .sample(temperature: $0, topK: nil) } ?? .greedy,
+                                  candidates: decodeCandidates)
         let started = Date()
         let results = evaluator.run(images, seed: seed)
         let codes = IntTensor(results.flatMap { $0.codes.map(Int32.init) }, shape: [results.count, c.numSlots, c.numBlocks])
@@ -66,6 +73,7 @@ struct EvalCommand: ParsableCommand {
                                                  decodeMSE: Evaluator.mse(images, results.map(\.decoded))),
             codeUsage: usage, minimumCodeUsage: usage.map(\.usedFraction).min() ?? 0)
         report.decodeTemperature = decodeTemperature
+        report.decodeCandidates = decodeCandidates
 
         let parser = SceneParser()
         if let scenes {

@@ -90,6 +90,8 @@ struct DecodeCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output PNG (several images are laid side by side).") var output: String
     @Option(help: "Sample the decoder's tokens at this temperature instead of taking the most likely.") var temperature: Float?
     @Option(help: "Seed of the token draws (with --temperature).") var seed: UInt64 = 0
+    @Option(help: "With --temperature: draw this many images per code set and keep the one whose re-encoding gives back the codes most closely.")
+    var candidates = 1
 
     func run() throws {
         let m = try model.load()
@@ -102,7 +104,7 @@ struct DecodeCommand: ParsableCommand {
         let flat = file.codes.flatMap { $0.flatMap { $0 } }
         let array = try ShapedArray(flat, shape: [file.codes.count, m.info.numSlots, m.info.numBlocks])
         let sampling: Sampling = temperature.map { .sampled(temperature: $0, topK: nil) } ?? .greedy
-        let images = try m.decodeUInt8(array, sampling: sampling, seed: seed)
+        let images = try m.decodeUInt8(array, sampling: sampling, seed: seed, candidates: candidates)
         let row = (0..<file.codes.count).map { rgbImage(images, $0) }
         try PNG.write(row.count == 1 ? row[0] : ImageGrid.compose(rows: [row]), to: URL(fileURLWithPath: output))
         print("wrote \(output)")
@@ -124,15 +126,20 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Temperature of the decoder's image-token draws.") var decodeTemperature: Float = 0.75
     @Flag(help: "Decode with the most likely image token at each step instead (deterministic, as the official code).")
     var greedyDecode = false
+    @Option(help: "Draw this many images per scene and keep the one whose re-encoding gives back the scene's codes most closely (not with --greedy-decode).")
+    var decodeCandidates = 1
 
     func run() throws {
+        if greedyDecode && decodeCandidates > 1 {
+            throw ValidationError("--decode-candidates \(decodeCandidates) needs drawn tokens: --greedy-decode gives the same image every time")
+        }
         guard greedyDecode || (decodeTemperature > 0 && decodeTemperature.isFinite) else {
             throw ValidationError("--decode-temperature must be positive and finite, got \(decodeTemperature)")
         }
         let m = try model.load()
         let codes = try m.samplePrior(count: n, seed: seed, temperature: temperature, topK: topK)
         let sampling: Sampling = greedyDecode ? .greedy : .sampled(temperature: decodeTemperature, topK: nil)
-        let images = try m.decodeUInt8(codes, sampling: sampling, seed: seed)
+        let images = try m.decodeUInt8(codes, sampling: sampling, seed: seed, candidates: decodeCandidates)
         let all = (0..<n).map { rgbImage(images, $0) }
         let perRow = Int(Double(n).squareRoot().rounded(.up))
         let rows = stride(from: 0, to: n, by: perRow).map { Array(all[$0..<min(n, $0 + perRow)]) }

@@ -33,6 +33,10 @@ struct TrainPriorCommand: ParsableCommand {
     var encodings = 1
     @Option(help: "How each image's slots are listed: encoded (slot attention's own order, as the official code) or sorted (one canonical sequence per scene).")
     var slotOrder = SlotOrder.encoded
+    @Option(help: "Train a fresh prior of this width (d_model) instead of the model's own prior (official: 192).")
+    var priorWidth: Int?
+    @Option(help: "… with this many transformer layers (official: 8).") var priorLayers: Int?
+    @Option(help: "… with this many attention heads (official: 4).") var priorHeads: Int?
     @Option(help: "Checkpoint every N steps.") var checkpointEvery = 500
     @Option(help: "Log every N steps.") var logEvery = 50
     @Option(help: "Engine threads (default: all cores).") var threads: Int?
@@ -45,7 +49,7 @@ struct TrainPriorCommand: ParsableCommand {
         let runDir = URL(fileURLWithPath: runPath)
         let checkpoint = runDir.appendingPathComponent("checkpoint.safetensors")
         let modelURL = URL(fileURLWithPath: model)
-        let svq = try SVQModel(contentsOf: modelURL)
+        var svq = try SVQModel(contentsOf: modelURL)
         // Each cache is keyed by the model's bytes and the images' pixels.
         let modelFingerprint = String(fnv1a(try Data(contentsOf: modelURL)))
         // A resumed run keeps the draws and slot order it started with; checked before any encoding work.
@@ -59,6 +63,10 @@ struct TrainPriorCommand: ParsableCommand {
             if (draws, order) != (encodings, slotOrder) {
                 print("resuming with the run's own --encodings \(draws) --slot-order \(order.rawValue)")
             }
+        }
+        let resized = priorWidth != nil || priorLayers != nil || priorHeads != nil
+        if resized && resume {
+            throw ValidationError("--prior-width, --prior-layers and --prior-heads start a new prior; a resumed run keeps its own sizes")
         }
         guard draws >= 1 else { throw ValidationError("--encodings must be at least 1, got \(draws)") }
         func cachedCodes(of images: ImageSet, draws: Int, in file: String) throws -> CodeCache {
@@ -103,6 +111,17 @@ struct TrainPriorCommand: ParsableCommand {
         } else {
             if FileManager.default.fileExists(atPath: checkpoint.path) {
                 throw ValidationError("\(checkpoint.path) exists: pass --resume to continue it, or choose another --run")
+            }
+            if resized {
+                let base = svq.config.prior ?? PriorConfig()
+                let sizes = PriorConfig(dModel: priorWidth ?? base.dModel, numHeads: priorHeads ?? base.numHeads,
+                                        numLayers: priorLayers ?? base.numLayers, dropout: base.dropout)
+                var c = svq.config
+                c.prior = sizes
+                do { try c.validate() } catch { throw ValidationError("\(error)") }
+                var rng = RandomGenerator(seed: seed)
+                svq = try svq.withFreshPrior(sizes, rng: &rng)
+                print("a fresh prior: width \(sizes.dModel), \(sizes.numLayers) layers, \(sizes.numHeads) heads")
             }
             var options = officialSchedules ? PriorTrainingOptions() : PriorTrainingOptions.cpu(steps: steps, batchSize: batchSize, seed: seed)
             options.steps = steps

@@ -404,4 +404,36 @@ final class SemanticPriorTests: XCTestCase {
             XCTAssertEqual(analytic, numeric, accuracy: 2e-2 + 2e-2 * abs(numeric), name)
         }
     }
+
+    func testWithFreshPriorResizesThePriorAndKeepsEverythingElse() throws {
+        let model = try SVQModelTests.officialTiny()
+        let sizes = PriorConfig(dModel: 16, numHeads: 2, numLayers: 3)
+        var rng = RandomGenerator(seed: 1)
+        let fresh = try model.withFreshPrior(sizes, rng: &rng)
+        XCTAssertEqual(fresh.config.prior, sizes)
+        XCTAssertNotEqual(model.config.prior, sizes)
+        var rest = model.config, freshRest = fresh.config
+        rest.prior = nil; freshRest.prior = nil
+        XCTAssertEqual(rest, freshRest)
+        let old = Dictionary(uniqueKeysWithValues: model.namedTensors().map { ($0.name, $0.tensor) })
+        var priorTensors = 0
+        for (name, tensor) in fresh.namedTensors() {
+            if name.hasPrefix("prior.") {
+                priorTensors += 1
+                continue
+            }
+            XCTAssertEqual(tensor.scalars, try XCTUnwrap(old[name]).scalars, name)
+        }
+        XCTAssertTrue(fresh.namedTensors().contains { $0.name.hasPrefix("prior.layers.2.") },
+                      "three layers: \(fresh.namedTensors().map(\.name).filter { $0.hasPrefix("prior.") })")
+        XCTAssertGreaterThan(priorTensors, 0)
+        // The same encoder: the same codes; and the new prior samples codes of the right shape.
+        let images = Golden.tensor("images_nchw"), noise = Golden.tensor("slot_init_noise")
+        XCTAssertEqual(fresh.encode(images, noise: noise).codes, model.encode(images, noise: noise).codes)
+        var draw = RandomGenerator(seed: 2)
+        let sampled = try XCTUnwrap(fresh.prior).sample(batch: 2, rng: &draw)
+        XCTAssertEqual(sampled.shape, [2, model.config.codesPerImage])
+        // Sizes the config refuses are refused here too.
+        XCTAssertThrowsError(try model.withFreshPrior(PriorConfig(dModel: 15, numHeads: 2, numLayers: 1), rng: &rng))
+    }
 }

@@ -62,6 +62,13 @@ final class BadInputTests: XCTestCase {
             expectError(.invalidArgument, try model.decode(codes, sampling: .sampled(temperature: t, topK: k)))
         }
         XCTAssertNoThrow(try model.decode(codes, sampling: .sampled(temperature: 1, topK: 1000)))   // capped
+        let drawn = Sampling.sampled(temperature: 1, topK: nil)
+        for k in [0, -1, Model.maxDecodeCandidates + 1] {
+            let message = expectError(.invalidArgument, try model.decode(codes, sampling: drawn, candidates: k))
+            XCTAssertTrue(message.contains("candidates"), message)
+        }
+        let message = expectError(.invalidArgument, try model.decodeUInt8(codes, candidates: 2))
+        XCTAssertTrue(message.contains("greedy"), message)
     }
 
     func testCodebookBlock() {

@@ -96,6 +96,13 @@ final class CAPITests: XCTestCase {
         XCTAssertEqual(svq_decode_u8(model, codes, 2, &decode, &pixels, pixels.count), SVQ_STATUS_OK, lastError)
         let shaped = try ShapedArray(codes, shape: [2, 3, 4])
         XCTAssertEqual(pixels, try swift.decodeUInt8(shaped, sampling: .sampled(temperature: 0.9, topK: 4), seed: 2).scalars)
+        decode.candidates = 3
+        XCTAssertEqual(svq_decode_u8(model, codes, 2, &decode, &pixels, pixels.count), SVQ_STATUS_OK, lastError)
+        XCTAssertEqual(pixels, try swift.decodeUInt8(shaped, sampling: .sampled(temperature: 0.9, topK: 4), seed: 2,
+                                                     candidates: 3).scalars)
+        decode.candidates = 0   // a zero-initialised field reads as one draw
+        XCTAssertEqual(svq_decode_u8(model, codes, 2, &decode, &pixels, pixels.count), SVQ_STATUS_OK, lastError)
+        XCTAssertEqual(pixels, try swift.decodeUInt8(shaped, sampling: .sampled(temperature: 0.9, topK: 4), seed: 2).scalars)
 
         var prior = svq_prior_default_params()
         prior.seed = 8
@@ -137,6 +144,13 @@ final class CAPITests: XCTestCase {
         var params = svq_decode_default_params()
         params.sampling = svq_sampling(rawValue: 7)
         expect(svq_decode_f32(model, codes, 1, &params, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "sampling")
+        params = svq_decode_default_params()
+        XCTAssertEqual(params.candidates, 1)
+        params.candidates = 2
+        expect(svq_decode_f32(model, codes, 1, &params, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "greedy")
+        params.sampling = SVQ_SAMPLING_SAMPLE
+        params.candidates = -1
+        expect(svq_decode_f32(model, codes, 1, &params, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "candidates")
         params = svq_decode_default_params()
         params.sampling = SVQ_SAMPLING_SAMPLE
         params.top_k = -1

@@ -222,6 +222,13 @@ static void test_decode(const svq_model * m) {
     EXPECT(svq_decode_f32(m, codes, 2, &d, out, ni), SVQ_STATUS_INVALID_ARGUMENT, "temperature");
     d.temperature = NAN;
     EXPECT(svq_decode_f32(m, codes, 2, &d, out, ni), SVQ_STATUS_INVALID_ARGUMENT, "temperature");
+    d = svq_decode_default_params();
+    CHECK(d.candidates == 1);
+    d.candidates = 3; /* greedy decoding draws one image */
+    EXPECT(svq_decode_f32(m, codes, 2, &d, out, ni), SVQ_STATUS_INVALID_ARGUMENT, "greedy");
+    d.sampling = SVQ_SAMPLING_SAMPLE;
+    d.candidates = 65;
+    EXPECT(svq_decode_f32(m, codes, 2, &d, out, ni), SVQ_STATUS_INVALID_ARGUMENT, "candidates");
 
     EXPECT_OK(svq_decode_f32(m, codes, 2, NULL, out, ni));
     int in_range = 1;
@@ -234,6 +241,10 @@ static void test_decode(const svq_model * m) {
     d = svq_decode_default_params();
     d.sampling = SVQ_SAMPLING_SAMPLE;
     d.seed = 9;
+    EXPECT_OK(svq_decode_f32(m, codes, 2, &d, out, ni));
+    EXPECT_OK(svq_decode_f32(m, codes, 2, &d, again, ni));
+    CHECK(memcmp(out, again, ni * sizeof(float)) == 0);
+    d.candidates = 4; /* best of four draws: reproducible per seed too */
     EXPECT_OK(svq_decode_f32(m, codes, 2, &d, out, ni));
     EXPECT_OK(svq_decode_f32(m, codes, 2, &d, again, ni));
     CHECK(memcmp(out, again, ni * sizeof(float)) == 0);

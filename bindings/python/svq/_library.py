@@ -13,7 +13,7 @@ import threading
 
 from .errors import LibraryNotFoundError
 
-API_VERSION = 1  # SVQ_API_VERSION of the svq.h these declarations follow
+API_VERSION = 2  # SVQ_API_VERSION of the svq.h these declarations follow
 
 
 class Info(ctypes.Structure):
@@ -44,6 +44,7 @@ class DecodeParams(ctypes.Structure):
         ("temperature", ctypes.c_float),
         ("top_k", ctypes.c_int32),
         ("seed", ctypes.c_uint64),
+        ("candidates", ctypes.c_int32),
     ]
 
 

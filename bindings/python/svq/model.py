@@ -186,12 +186,14 @@ class Model:
         return Encoding(codes=codes, masks=mask_out, slots=slot_out)
 
     def decode(self, codes, *, temperature: Optional[float] = None, top_k: int = 0, seed: int = 0,
-               dtype=np.float32) -> np.ndarray:
+               candidates: int = 1, dtype=np.float32) -> np.ndarray:
         """Decodes codes [B, N, M] to images [B, H, W, C]: float32 in [0, 1], or uint8 with ``dtype=np.uint8``.
 
         Greedy (deterministic) unless ``temperature`` is given: then each dVAE token is drawn from
         softmax(logits / temperature) among the ``top_k`` most likely (0: all), reproducibly per ``seed``.
-        Raises SVQError: SHAPE_MISMATCH, INVALID_ARGUMENT (B = 0, bad temperature or top_k),
+        With ``candidates`` > 1 (sampled decoding only), that many images are drawn per code set and the one
+        whose re-encoding gives back the codes most closely is kept.
+        Raises SVQError: SHAPE_MISMATCH, INVALID_ARGUMENT (B = 0, bad temperature, top_k or candidates),
         INVALID_VALUE (a code outside 0 .. P-1).
         """
         handle, i = self._live(), self._info
@@ -215,6 +217,7 @@ class Model:
             params.temperature = float(temperature)
             params.top_k = _i32(top_k)
             params.seed = _seed(seed)
+        params.candidates = _i32(candidates)
         _check(fn(handle, _ptr(codes, ctypes.c_int32), _i32(b), ctypes.byref(params), _ptr(out, ctype), out.size))
         return out
 

@@ -12,7 +12,7 @@ def test_info_and_library(model):
     assert (i.image_size, i.image_channels, i.num_slots, i.num_blocks, i.codebook_size) == (64, 3, 3, 4, 8)
     assert (i.slot_size, i.vocab_size, i.tokens_per_image, i.has_prior) == (64, 32, 256, True)
     assert "64x64x3" in repr(model)
-    assert svq.api_version() == 1
+    assert svq.api_version() == 2
     assert svq.version() == svq.__version__
     assert svq.library_path().exists()
 
@@ -62,6 +62,15 @@ def test_decode(model):
     sampled = model.decode(codes, temperature=1.5, seed=2)
     np.testing.assert_array_equal(sampled, model.decode(codes, temperature=1.5, seed=2))
     assert not np.array_equal(sampled, model.decode(codes, temperature=1.5, seed=3))
+    best = model.decode(codes, temperature=1.5, seed=2, candidates=4)
+    assert best.shape == images.shape
+    np.testing.assert_array_equal(best, model.decode(codes, temperature=1.5, seed=2, candidates=4))
+    for bad in (-1, 65):
+        with pytest.raises(svq.SVQError, match="candidates") as e:
+            model.decode(codes, temperature=1.5, candidates=bad)
+        assert e.value.status == svq.Status.INVALID_ARGUMENT
+    with pytest.raises(svq.SVQError, match="greedy"):
+        model.decode(codes, candidates=2)
     np.testing.assert_array_equal(model.decode(codes, temperature=1.0, top_k=1, seed=9), images)
 
 
