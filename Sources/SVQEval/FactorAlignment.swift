@@ -4,6 +4,7 @@
 // A block that alone predicts colour with high accuracy has learned "colour".
 
 import SVQData
+import SVQEngine
 
 /// A slot matched to an object: the slot's codes and the object's factor values.
 public struct MatchedSlot: Sendable {
@@ -76,22 +77,9 @@ public enum FactorAlignment {
             let u = objectArea[o] + slotArea[s] - inter[o][s]
             return u > 0 ? Double(inter[o][s]) / Double(u) : 0
         }
-        // Exhaustive search over injective assignments: N ≤ 8 slots and a handful of objects keep it small.
-        var best: [Int] = [], bestScore = -1.0
-        var current: [Int] = [], used = [Bool](repeating: false, count: n)
-        func search(_ o: Int, _ score: Double) {
-            if o == min(k, n) {
-                if score > bestScore { bestScore = score; best = current }
-                return
-            }
-            for s in 0..<n where !used[s] {
-                used[s] = true; current.append(s)
-                search(o + 1, score + iou(o, s))
-                current.removeLast(); used[s] = false
-            }
-        }
-        search(0, 0)
-        return best.enumerated().map { o, s in (s, iou(o, s)) }
+        // With more objects than slots, the first N objects are matched.
+        let scores = (0..<min(k, n)).map { o in (0..<n).map { iou(o, $0) } }
+        return Assignment.maximizing(scores).enumerated().map { o, s in (s, iou(o, s)) }
     }
 
     /// The factor × block table over matched slots with `blocks` codes each.

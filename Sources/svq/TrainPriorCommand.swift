@@ -69,6 +69,16 @@ struct TrainPriorCommand: ParsableCommand {
             throw ValidationError("--prior-width, --prior-layers and --prior-heads start a new prior; a resumed run keeps its own sizes")
         }
         guard draws >= 1 else { throw ValidationError("--encodings must be at least 1, got \(draws)") }
+        if resized {
+            // Before any encoding, so that sizes the config refuses fail at once. The codes cache is keyed by
+            // the model file, whose encoder this copy shares.
+            let base = svq.config.prior ?? PriorConfig()
+            let sizes = PriorConfig(dModel: priorWidth ?? base.dModel, numHeads: priorHeads ?? base.numHeads,
+                                    numLayers: priorLayers ?? base.numLayers, dropout: base.dropout)
+            var rng = RandomGenerator(seed: seed)
+            do { svq = try svq.withFreshPrior(sizes, rng: &rng) } catch { throw ValidationError("\(error)") }
+            print("a fresh prior: width \(sizes.dModel), \(sizes.numLayers) layers, \(sizes.numHeads) heads")
+        }
         func cachedCodes(of images: ImageSet, draws: Int, in file: String) throws -> CodeCache {
             let cacheURL = runDir.appendingPathComponent(file)
             let source = CodeCache.Source(modelFingerprint: modelFingerprint, dataFingerprint: String(images.fingerprint),
@@ -111,17 +121,6 @@ struct TrainPriorCommand: ParsableCommand {
         } else {
             if FileManager.default.fileExists(atPath: checkpoint.path) {
                 throw ValidationError("\(checkpoint.path) exists: pass --resume to continue it, or choose another --run")
-            }
-            if resized {
-                let base = svq.config.prior ?? PriorConfig()
-                let sizes = PriorConfig(dModel: priorWidth ?? base.dModel, numHeads: priorHeads ?? base.numHeads,
-                                        numLayers: priorLayers ?? base.numLayers, dropout: base.dropout)
-                var c = svq.config
-                c.prior = sizes
-                do { try c.validate() } catch { throw ValidationError("\(error)") }
-                var rng = RandomGenerator(seed: seed)
-                svq = try svq.withFreshPrior(sizes, rng: &rng)
-                print("a fresh prior: width \(sizes.dModel), \(sizes.numLayers) layers, \(sizes.numHeads) heads")
             }
             var options = officialSchedules ? PriorTrainingOptions() : PriorTrainingOptions.cpu(steps: steps, batchSize: batchSize, seed: seed)
             options.steps = steps
