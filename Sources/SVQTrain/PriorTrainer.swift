@@ -21,14 +21,19 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
     public var encodingDraws = 1
     /// How each code set's slots are listed for the prior; the official code keeps slot attention's order.
     public var slotOrder = SlotOrder.encoded
+    /// Train the code embedding and output layer through the codebooks (`PriorCodebookTie`); the official
+    /// code's are free tables.
+    public var codebookTie = false
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case batchSize, steps, seed, learningRate, warmupSteps, halfLifeSteps, clipNorm, encodingDraws, slotOrder
+        case codebookTie
     }
 
-    /// Checkpoints written before `encodingDraws` and `slotOrder` existed used one draw in encoded order.
+    /// Checkpoints written before `encodingDraws`, `slotOrder` and `codebookTie` existed used one draw in
+    /// encoded order and free tables.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         batchSize = try c.decode(Int.self, forKey: .batchSize)
@@ -40,6 +45,7 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
         clipNorm = try c.decode(Float.self, forKey: .clipNorm)
         encodingDraws = try c.decodeIfPresent(Int.self, forKey: .encodingDraws) ?? 1
         slotOrder = try c.decodeIfPresent(SlotOrder.self, forKey: .slotOrder) ?? .encoded
+        codebookTie = try c.decodeIfPresent(Bool.self, forKey: .codebookTie) ?? false
     }
 
     /// Warm-up over the first tenth of a CPU run instead of the official 30k steps.
@@ -71,6 +77,8 @@ public final class PriorTrainer {
     /// Codes of held-out images, whose loss the training loop logs at every checkpoint.
     public let validationCodes: CodeCache?
     public let schedule: BatchSchedule
+    /// With `options.codebookTie`: the parameters behind the prior's code embedding and output layer.
+    public let tie: PriorCodebookTie?
     private let trained: [Tensor]
 
     public init(model: SVQModel, codes: CodeCache, validationCodes: CodeCache? = nil, options: PriorTrainingOptions) throws {
@@ -93,7 +101,20 @@ public final class PriorTrainer {
         self.codes = codes
         self.validationCodes = validationCodes
         schedule = BatchSchedule(count: codes.count, batchSize: options.batchSize, seed: options.seed)
-        let group = ParameterGroup(name: "prior", parameters: prior.namedTensors(prefix: "prior.").filter { $0.tensor.requiresGrad }, learningRate: options.learningRate,
+        var parameters = prior.namedTensors(prefix: "prior.").filter { $0.tensor.requiresGrad }
+        if options.codebookTie {
+            var rng = RandomGenerator(seed: options.seed, stream: RandomStreams.codebookTie)
+            let tie = PriorCodebookTie(prior: prior, codebooks: model.slotAttention.quantizer.codebooks, rng: &rng)
+            tie.fold(into: prior)
+            // The folded tables still receive gradients from backward(); the optimizer updates the tie instead.
+            let folded = [prior.codeEmbedding.weight, prior.head.weight]
+            parameters.removeAll { p in folded.contains { $0 === p.tensor } }
+            parameters += tie.namedTensors().map { ("prior_tie." + $0.name, $0.tensor) }
+            self.tie = tie
+        } else {
+            tie = nil
+        }
+        let group = ParameterGroup(name: "prior", parameters: parameters, learningRate: options.learningRate,
                                    schedule: LearningRateSchedule(warmupSteps: options.warmupSteps, decay: .halfLife(steps: options.halfLifeSteps)))
         optimizer = Adam(groups: [group])
         trained = group.parameters.map(\.tensor)
@@ -112,6 +133,7 @@ public final class PriorTrainer {
         var rng = RandomGenerator(seed: options.seed, stream: RandomStreams.stepBase + UInt64(s))
         let loss = prior.loss(codes.batch(schedule.indices(step: s)), rng: &rng)
         loss.backward()
+        tie?.takeGradients(from: prior)
         if let bad = nonFiniteGradients(optimizer) {
             prior.zeroGrad()
             nonFinite = "step \(s): the gradient of \(bad) is not finite"
@@ -119,6 +141,7 @@ public final class PriorTrainer {
         }
         let gmax = clipGradients(trained, maxNorm: options.clipNorm, norm: .infinity)
         optimizer.step()
+        tie?.fold(into: prior)
         prior.zeroGrad()
         return (loss.item(), gmax)
     }
@@ -156,7 +179,8 @@ extension PriorTrainer: TrainingTask {
 
     public func writeCheckpoint(to url: URL) throws {
         try Checkpoint.write(to: url, kind: .prior, model: model, optimizer: optimizer, optionsJSON: jsonText(options),
-                             extra: ["codes_count": String(codes.count)])
+                             extra: ["codes_count": String(codes.count)],
+                             trainerTensors: tie?.namedTensors().map { ("prior_tie." + $0.name, $0.tensor) } ?? [])
     }
 
     /// The options a prior checkpoint was started with.
@@ -177,6 +201,10 @@ extension PriorTrainer: TrainingTask {
         let model = try Checkpoint.loadModel(file)
         let trainer = try PriorTrainer(model: model, codes: codes, validationCodes: validationCodes, options: options)
         try Checkpoint.restore(trainer.optimizer, from: file)
+        if let tie = trainer.tie {
+            try Checkpoint.restoreTrainerTensors(tie.namedTensors().map { ("prior_tie." + $0.name, $0.tensor) }, from: file)
+            tie.fold(into: trainer.prior)
+        }
         return trainer
     }
 }

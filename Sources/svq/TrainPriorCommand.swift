@@ -37,6 +37,8 @@ struct TrainPriorCommand: ParsableCommand {
     var priorWidth: Int?
     @Option(help: "… with this many transformer layers (official: 8).") var priorLayers: Int?
     @Option(help: "… with this many attention heads (official: 4).") var priorHeads: Int?
+    @Flag(help: "Train the code embedding and output layer through the codebooks: each code's rows are a free vector plus a learned projection of its prototype, so codes with close prototypes (one colour spread over several codes) learn together. Starts those two tables afresh; the saved prior is an ordinary one.")
+    var codebookTie = false
     @Option(help: "Checkpoint every N steps.") var checkpointEvery = 500
     @Option(help: "Log every N steps.") var logEvery = 50
     @Option(help: "Engine threads (default: all cores).") var threads: Int?
@@ -62,6 +64,9 @@ struct TrainPriorCommand: ParsableCommand {
             (draws, order) = (started.encodingDraws, started.slotOrder)
             if (draws, order) != (encodings, slotOrder) {
                 print("resuming with the run's own --encodings \(draws) --slot-order \(order.rawValue)")
+            }
+            if started.codebookTie != codebookTie {
+                print("resuming the run as it started: \(started.codebookTie ? "with" : "without") --codebook-tie")
             }
         }
         let resized = priorWidth != nil || priorLayers != nil || priorHeads != nil
@@ -128,8 +133,9 @@ struct TrainPriorCommand: ParsableCommand {
             options.seed = seed
             options.encodingDraws = draws
             options.slotOrder = order
+            options.codebookTie = codebookTie
             trainer = try PriorTrainer(model: svq, codes: codes, validationCodes: validationCodes, options: options)
-            print("training the prior (\(svq.prior?.parameterCount ?? 0) parameters) on \(codes.count) code sets (\(images.count) images × \(draws), slots \(order.rawValue)), batch \(batchSize), \(steps) steps")
+            print("training the prior (\(svq.prior?.parameterCount ?? 0) parameters) on \(codes.count) code sets (\(images.count) images × \(draws), slots \(order.rawValue)\(codebookTie ? ", tied to the codebooks" : "")), batch \(batchSize), \(steps) steps")
         }
         let loop = TrainingLoop(checkpoint: checkpoint, metrics: runDir.appendingPathComponent("metrics.csv"),
                                 validationMetrics: runDir.appendingPathComponent("validation.csv"),
