@@ -25,9 +25,9 @@ public final class PriorCodebookTie {
     /// Per-block projection of the prototypes into the output layer `[M, D, F]`.
     public let headProjection: Tensor
 
-    let blocks: Int, prototypes: Int, features: Int, width: Int
-    /// Unit-length prototypes by global code id `[M·P, F]` (row m·P + p is codebook m's prototype p).
-    let prototypeRows: [Float]
+    let blocks: Int, prototypeCount: Int, width: Int
+    /// The codebooks with each prototype scaled to unit length `[M, P, F]`.
+    let prototypes: Tensor
 
     /// A tie that starts the prior's embedding and output layer from the prototypes alone: free parts zero,
     /// projections drawn at the scale of the layers they replace (embedding N(0, 1) per entry, output
@@ -36,18 +36,18 @@ public final class PriorCodebookTie {
         precondition(codebooks.shape.count == 3 && codebooks.shape[0] * codebooks.shape[1] == prior.vocabularySize,
                      "codebooks \(codebooks.shape) do not match the prior's vocabulary \(prior.vocabularySize)")
         blocks = codebooks.shape[0]
-        prototypes = codebooks.shape[1]
-        features = codebooks.shape[2]
+        prototypeCount = codebooks.shape[1]
+        let features = codebooks.shape[2]
         width = prior.dModel
         var rows = codebooks.scalars
-        for r in 0..<(blocks * prototypes) {
+        for r in 0..<(blocks * prototypeCount) {
             var norm: Float = 0
             for f in 0..<features { norm += rows[r * features + f] * rows[r * features + f] }
             let scale = 1 / max(norm.squareRoot(), 1e-12)
             for f in 0..<features { rows[r * features + f] *= scale }
         }
-        prototypeRows = rows
-        let vocabulary = blocks * prototypes
+        prototypes = Tensor(rows, shape: codebooks.shape)
+        let vocabulary = blocks * prototypeCount
         embeddingFree = Tensor(zeros: [vocabulary, width])
         headFree = Tensor(zeros: [vocabulary, width])
         embeddingProjection = rng.normal([blocks, width, features])
@@ -75,43 +75,22 @@ public final class PriorCodebookTie {
     public func takeGradients(from prior: SemanticPrior) {
         for (weight, free, projection) in [(prior.codeEmbedding.weight, embeddingFree, embeddingProjection),
                                            (prior.head.weight, headFree, headProjection)] {
-            let g = weight.grad?.scalars ?? [Float](repeating: 0, count: weight.count)
-            free.grad = Tensor(g, shape: free.shape)
-            projection.grad = Tensor(projectionGradient(g), shape: projection.shape)
+            let g = weight.grad ?? Tensor(zeros: weight.shape)
+            free.grad = g
+            projection.grad = projectionGradient(g)
             weight.grad = nil
         }
     }
 
-    /// Rows of block m: free[m·P + p] + Σ_f prototype[m·P + p, f] · projection[m, :, f].
-    private func combined(_ free: Tensor, _ projection: Tensor) -> [Float] {
-        var out = free.scalars
-        let w = projection.data
-        for m in 0..<blocks {
-            for p in 0..<prototypes {
-                let row = m * prototypes + p
-                for f in 0..<features {
-                    let c = prototypeRows[row * features + f]
-                    if c == 0 { continue }
-                    for d in 0..<width { out[row * width + d] += c * w[(m * width + d) * features + f] }
-                }
-            }
+    /// Rows of block m: free[m·P + p] + projection[m] · prototype[m, p].
+    private func combined(_ free: Tensor, _ projection: Tensor) -> Tensor {
+        withoutGradients {
+            free + matmul(prototypes, projection, transposeB: true).reshaped([blocks * prototypeCount, width])
         }
-        return out
     }
 
-    /// d/d projection[m, d, f] = Σ_p grad[m·P + p, d] · prototype[m·P + p, f].
-    private func projectionGradient(_ g: [Float]) -> [Float] {
-        var out = [Float](repeating: 0, count: blocks * width * features)
-        for m in 0..<blocks {
-            for p in 0..<prototypes {
-                let row = m * prototypes + p
-                for d in 0..<width {
-                    let gv = g[row * width + d]
-                    if gv == 0 { continue }
-                    for f in 0..<features { out[(m * width + d) * features + f] += gv * prototypeRows[row * features + f] }
-                }
-            }
-        }
-        return out
+    /// d/d projection[m] = Σ_p grad[m·P + p] ⊗ prototype[m, p].
+    private func projectionGradient(_ g: Tensor) -> Tensor {
+        withoutGradients { matmul(g.reshaped([blocks, prototypeCount, width]), prototypes, transposeA: true) }
     }
 }
