@@ -53,7 +53,6 @@ public final class PriorCodebookTie {
         embeddingProjection = rng.normal([blocks, width, features])
         let bound = 1 / Float(width).squareRoot()
         headProjection = rng.uniform([blocks, width, features], low: -bound, high: bound)
-        for t in trainable { t.requiresGrad = true }
     }
 
     /// The tensors a checkpoint keeps, by name.
@@ -61,8 +60,6 @@ public final class PriorCodebookTie {
         [("embedding_free", embeddingFree), ("embedding_projection", embeddingProjection),
          ("head_free", headFree), ("head_projection", headProjection)]
     }
-
-    var trainable: [Tensor] { [embeddingFree, embeddingProjection, headFree, headProjection] }
 
     /// Writes free + prototypes·projectionᵀ into the prior's code embedding and output layer.
     public func fold(into prior: SemanticPrior) {
