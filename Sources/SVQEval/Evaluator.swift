@@ -36,6 +36,10 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     public var decodeTemperature: Float?
     /// Drawn images per decode, the best by re-encoding kept (nil or 1: a single draw).
     public var decodeCandidates: Int?
+    /// The prior's sampling temperature and top-k for the generation figures (nil in reports written before
+    /// they were recorded: temperature 1, all codes).
+    public var priorTemperature: Float?
+    public var priorTopK: Int?
     public var reconstruction: ReconstructionReport
     public var codeUsage: [BlockUsage]
     public var minimumCodeUsage: Double

@@ -26,6 +26,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Evaluate at most this many images of the split.") var limit = 512
     @Option(help: "Prior samples for generation accuracy (0 skips).") var samples = 128
     @Option(help: "Sampling temperature of the prior.") var temperature: Float = 1
+    @Option(help: "Keep the prior's k most likely codes at each step (default: all).") var topK: Int?
     @Option(help: "Draw the decoder's image tokens at this temperature instead of taking the most likely (greedy); for reconstructions and samples.")
     var decodeTemperature: Float?
     @Option(help: "Draw this many images per decode and keep the one whose re-encoding matches the codes best (needs --decode-temperature).")
@@ -39,6 +40,10 @@ struct EvalCommand: ParsableCommand {
         if let t = decodeTemperature, !(t > 0 && t.isFinite) {
             throw ValidationError("--decode-temperature must be positive and finite, got \(t)")
         }
+        guard temperature > 0 && temperature.isFinite else {
+            throw ValidationError("--temperature must be positive and finite, got \(temperature)")
+        }
+        if let k = topK, k < 1 { throw ValidationError("--top-k must be at least 1, got \(k)") }
         guard decodeCandidates >= 1 else { throw ValidationError("--decode-candidates must be at least 1, got \(decodeCandidates)") }
         if decodeCandidates > 1 && decodeTemperature == nil {
             throw ValidationError("--decode-candidates \(decodeCandidates) needs --decode-temperature: greedy decoding draws the same image every time")
@@ -74,6 +79,8 @@ struct EvalCommand: ParsableCommand {
             codeUsage: usage, minimumCodeUsage: usage.map(\.usedFraction).min() ?? 0)
         report.decodeTemperature = decodeTemperature
         report.decodeCandidates = decodeCandidates
+        report.priorTemperature = temperature
+        report.priorTopK = topK
 
         let parser = SceneParser()
         if let scenes {
@@ -94,12 +101,12 @@ struct EvalCommand: ParsableCommand {
             report.ruleOnData = GenerationCheck.report(images.map { parser.parse($0) }, objects: range)
             report.ruleOnReconstructions = GenerationCheck.report(results.map { parser.parse($0.decoded) }, objects: range)
             if samples > 0, svq.prior != nil {
-                let (_, sampled) = try evaluator.sample(count: samples, seed: seed, temperature: temperature)
+                let (_, sampled) = try evaluator.sample(count: samples, seed: seed, temperature: temperature, topK: topK)
                 report.generation = GenerationCheck.report(sampled.map { parser.parse($0) }, objects: range)
                 try writeSampleGrid(sampled, to: outDir.appendingPathComponent("samples.png"))
             }
         } else if samples > 0, svq.prior != nil {
-            let (_, sampled) = try evaluator.sample(count: samples, seed: seed, temperature: temperature)
+            let (_, sampled) = try evaluator.sample(count: samples, seed: seed, temperature: temperature, topK: topK)
             try writeSampleGrid(sampled, to: outDir.appendingPathComponent("samples.png"))
         }
         try writeReconstructionGrid(images, results, slots: c.numSlots, size: c.imageSize,
