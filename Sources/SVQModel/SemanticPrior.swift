@@ -500,16 +500,21 @@ public final class SemanticPrior: Module {
 
     /// Code sets `[B, N·M]` (slot-major, `slots` = N) with each set's slots sorted by their codes, compared
     /// block by block: the canonical listing of a set. The decoder treats slots as a set, so sorting changes
-    /// nothing it draws.
-    public static func sortedSlots(global: IntTensor, slots n: Int) -> IntTensor {
+    /// nothing it draws. `keyBlocks` are compared first, in the order given, then every block in index
+    /// order: keyed on the blocks that carry a factor, slots with equal values of it sit next to each other.
+    public static func sortedSlots(global: IntTensor, slots n: Int, keyBlocks: [Int] = []) -> IntTensor {
         precondition(global.shape.count == 2 && n >= 1 && global.shape[1] % n == 0,
                      "code sets must be [B, N·M] with N = \(n), got \(global.shape)")
         let t = global.shape[1], m = t / n
+        precondition(keyBlocks.allSatisfy { (0..<m).contains($0) } && Set(keyBlocks).count == keyBlocks.count,
+                     "key blocks \(keyBlocks) must be distinct blocks of 0..<\(m)")
+        let order = keyBlocks + Array(0..<m)
         var out = global.values
         for row in 0..<global.shape[0] {
             let base = row * t
             let slotCodes = (0..<n).map { s in Array(global.values[(base + s * m)..<(base + (s + 1) * m)]) }
-            for (s, codes) in slotCodes.sorted(by: { $0.lexicographicallyPrecedes($1) }).enumerated() {
+            let sorted = slotCodes.sorted { a, b in order.lazy.map { a[$0] }.lexicographicallyPrecedes(order.lazy.map { b[$0] }) }
+            for (s, codes) in sorted.enumerated() {
                 out.replaceSubrange((base + s * m)..<(base + (s + 1) * m), with: codes)
             }
         }

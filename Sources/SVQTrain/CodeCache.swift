@@ -49,11 +49,12 @@ public struct CodeCache: Sendable {
         return CodeCache(codes: IntTensor(values, shape: [images.count * draws, c.codesPerImage]))
     }
 
-    /// The same sets with their slots listed in `order` (`slots` slots of `codes.shape[1] / slots` blocks).
-    public func ordered(_ order: SlotOrder, slots: Int) -> CodeCache {
+    /// The same sets with their slots listed in `order` (`slots` slots of `codes.shape[1] / slots` blocks);
+    /// sorted order compares `sortKey`'s blocks first (see `SemanticPrior.sortedSlots`).
+    public func ordered(_ order: SlotOrder, slots: Int, sortKey: [Int] = []) -> CodeCache {
         switch order {
         case .encoded: return self
-        case .sorted: return CodeCache(codes: SemanticPrior.sortedSlots(global: codes, slots: slots))
+        case .sorted: return CodeCache(codes: SemanticPrior.sortedSlots(global: codes, slots: slots, keyBlocks: sortKey))
         }
     }
 
@@ -73,17 +74,24 @@ public struct CodeCache: Sendable {
         public var dataFingerprint: String
         public var draws: Int
         public var slotOrder: SlotOrder
+        /// The blocks sorted order compares first (empty: block by block).
+        public var sortKey: [Int]
 
-        public init(modelFingerprint: String, dataFingerprint: String, draws: Int = 1, slotOrder: SlotOrder = .encoded) {
+        public init(modelFingerprint: String, dataFingerprint: String, draws: Int = 1, slotOrder: SlotOrder = .encoded,
+                    sortKey: [Int] = []) {
             self.modelFingerprint = modelFingerprint
             self.dataFingerprint = dataFingerprint
             self.draws = draws
             self.slotOrder = slotOrder
+            self.sortKey = sortKey
         }
 
         var metadata: [String: String] {
-            ["format": "svq-code-cache", "model": modelFingerprint, "data": dataFingerprint,
-             "draws": String(draws), "slot_order": slotOrder.rawValue]
+            var m = ["format": "svq-code-cache", "model": modelFingerprint, "data": dataFingerprint,
+                     "draws": String(draws), "slot_order": slotOrder.rawValue]
+            // Recorded only when set, so that caches written before the key existed still match.
+            if slotOrder == .sorted && !sortKey.isEmpty { m["sort_key"] = sortKey.map(String.init).joined(separator: ",") }
+            return m
         }
     }
 

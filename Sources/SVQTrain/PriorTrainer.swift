@@ -21,6 +21,8 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
     public var encodingDraws = 1
     /// How each code set's slots are listed for the prior; the official code keeps slot attention's order.
     public var slotOrder = SlotOrder.encoded
+    /// With sorted order, the blocks compared first (empty: block by block).
+    public var slotSortKey: [Int] = []
     /// Train the code embedding and output layer through the codebooks (`PriorCodebookTie`); the official
     /// code's are free tables.
     public var codebookTie = false
@@ -29,11 +31,11 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case batchSize, steps, seed, learningRate, warmupSteps, halfLifeSteps, clipNorm, encodingDraws, slotOrder
-        case codebookTie
+        case codebookTie, slotSortKey
     }
 
-    /// Checkpoints written before `encodingDraws`, `slotOrder` and `codebookTie` existed used one draw in
-    /// encoded order and free tables.
+    /// Checkpoints written before `encodingDraws`, `slotOrder`, `codebookTie` and `slotSortKey` existed used
+    /// one draw in encoded order and free tables.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         batchSize = try c.decode(Int.self, forKey: .batchSize)
@@ -46,6 +48,7 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
         encodingDraws = try c.decodeIfPresent(Int.self, forKey: .encodingDraws) ?? 1
         slotOrder = try c.decodeIfPresent(SlotOrder.self, forKey: .slotOrder) ?? .encoded
         codebookTie = try c.decodeIfPresent(Bool.self, forKey: .codebookTie) ?? false
+        slotSortKey = try c.decodeIfPresent([Int].self, forKey: .slotSortKey) ?? []
     }
 
     /// Warm-up over the first tenth of a CPU run instead of the official 30k steps.

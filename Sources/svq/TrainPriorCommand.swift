@@ -33,6 +33,8 @@ struct TrainPriorCommand: ParsableCommand {
     var encodings = 1
     @Option(help: "How each image's slots are listed: encoded (slot attention's own order, as the official code) or sorted (one canonical sequence per scene).")
     var slotOrder = SlotOrder.encoded
+    @Option(help: "With --slot-order sorted: the blocks compared first, comma-separated (e.g. 1,2: the blocks that carry shape and colour, from svq eval's factor table), then every block in order. Slots with equal values of those factors then sit next to each other.")
+    var sortKey: String?
     @Option(help: "Train a fresh prior of this width (d_model) instead of the model's own prior (official: 192).")
     var priorWidth: Int?
     @Option(help: "… with this many transformer layers (official: 8).") var priorLayers: Int?
@@ -55,15 +57,28 @@ struct TrainPriorCommand: ParsableCommand {
         // Each cache is keyed by the model's bytes and the images' pixels.
         let modelFingerprint = String(fnv1a(try Data(contentsOf: modelURL)))
         // A resumed run keeps the draws and slot order it started with; checked before any encoding work.
+        var key: [Int] = []
+        if let sortKey {
+            guard slotOrder == .sorted else { throw ValidationError("--sort-key needs --slot-order sorted") }
+            let blocks = sortKey.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let m = svq.config.numBlocks
+            guard !blocks.isEmpty, blocks.allSatisfy({ $0.map { (0..<m).contains($0) } ?? false }),
+                  Set(blocks).count == blocks.count else {
+                throw ValidationError("--sort-key \(sortKey): give distinct blocks of 0..<\(m), comma-separated")
+            }
+            key = blocks.map { $0! }
+        }
         var draws = encodings, order = slotOrder
         if resume {
             guard FileManager.default.fileExists(atPath: checkpoint.path) else {
                 throw ValidationError("nothing to resume: \(checkpoint.path) does not exist")
             }
             let started = try PriorTrainer.options(inCheckpoint: checkpoint)
-            (draws, order) = (started.encodingDraws, started.slotOrder)
-            if (draws, order) != (encodings, slotOrder) {
-                print("resuming with the run's own --encodings \(draws) --slot-order \(order.rawValue)")
+            let given = key
+            (draws, order, key) = (started.encodingDraws, started.slotOrder, started.slotSortKey)
+            if (draws, order) != (encodings, slotOrder) || key != given {
+                print("resuming with the run's own --encodings \(draws) --slot-order \(order.rawValue)"
+                      + (key.isEmpty ? "" : " --sort-key \(key.map(String.init).joined(separator: ","))"))
             }
             if started.codebookTie != codebookTie {
                 print("resuming the run as it started: \(started.codebookTie ? "with" : "without") --codebook-tie")
@@ -87,7 +102,7 @@ struct TrainPriorCommand: ParsableCommand {
         func cachedCodes(of images: ImageSet, draws: Int, in file: String) throws -> CodeCache {
             let cacheURL = runDir.appendingPathComponent(file)
             let source = CodeCache.Source(modelFingerprint: modelFingerprint, dataFingerprint: String(images.fingerprint),
-                                          draws: draws, slotOrder: order)
+                                          draws: draws, slotOrder: order, sortKey: key)
             if let cached = CodeCache.read(from: cacheURL, source: source) {
                 print("using cached codes \(cacheURL.path) (\(cached.count) code sets)")
                 return cached
@@ -96,7 +111,7 @@ struct TrainPriorCommand: ParsableCommand {
             let total = images.count * draws
             let codes = CodeCache.encode(images, model: svq, seed: seed, draws: draws) { done in
                 if done % 1024 < 64 { FileHandle.standardError.write(Data("encoded \(done)/\(total)\n".utf8)) }
-            }.ordered(order, slots: svq.config.numSlots)
+            }.ordered(order, slots: svq.config.numSlots, sortKey: key)
             try codes.write(to: cacheURL, source: source)
             print(String(format: "encoded %d images × %d in %.1f s (slots %@) → %@", images.count, draws,
                          Date().timeIntervalSince(start), order.rawValue, cacheURL.path))
@@ -133,9 +148,10 @@ struct TrainPriorCommand: ParsableCommand {
             options.seed = seed
             options.encodingDraws = draws
             options.slotOrder = order
+            options.slotSortKey = key
             options.codebookTie = codebookTie
             trainer = try PriorTrainer(model: svq, codes: codes, validationCodes: validationCodes, options: options)
-            print("training the prior (\(svq.prior?.parameterCount ?? 0) parameters) on \(codes.count) code sets (\(images.count) images × \(draws), slots \(order.rawValue)\(codebookTie ? ", tied to the codebooks" : "")), batch \(batchSize), \(steps) steps")
+            print("training the prior (\(svq.prior?.parameterCount ?? 0) parameters) on \(codes.count) code sets (\(images.count) images × \(draws), slots \(order.rawValue)\(key.isEmpty ? "" : " by blocks \(key.map(String.init).joined(separator: ","))")\(codebookTie ? ", tied to the codebooks" : "")), batch \(batchSize), \(steps) steps")
         }
         let loop = TrainingLoop(checkpoint: checkpoint, metrics: runDir.appendingPathComponent("metrics.csv"),
                                 validationMetrics: runDir.appendingPathComponent("validation.csv"),

@@ -19,6 +19,23 @@ final class CodeCacheTests: XCTestCase {
                                        1, 8, 7, 3, 7, 3])
     }
 
+    func testSortedSlotsComparesTheKeyBlocksFirst() {
+        // One set of N = 3 slots × M = 3 blocks; keyed on block 2, then block 1, then 0, 1, 2.
+        // Slot keys (block 2, block 1): (4, 1), (3, 2), (4, 0) → order: slot 1, slot 2, slot 0.
+        let codes = IntTensor([0, 1, 4,
+                               9, 2, 3,
+                               5, 0, 4], shape: [1, 9])
+        XCTAssertEqual(SemanticPrior.sortedSlots(global: codes, slots: 3, keyBlocks: [2, 1]).values,
+                       [9, 2, 3, 5, 0, 4, 0, 1, 4])
+        // Ties on the key fall back to the blocks in order: both slots have block 1 = 7.
+        let tied = IntTensor([3, 7, 0, 1, 7, 5], shape: [1, 6])
+        XCTAssertEqual(SemanticPrior.sortedSlots(global: tied, slots: 2, keyBlocks: [1]).values, [1, 7, 5, 3, 7, 0])
+        // An empty key is the plain block-by-block order.
+        XCTAssertEqual(SemanticPrior.sortedSlots(global: codes, slots: 3, keyBlocks: []).values,
+                       SemanticPrior.sortedSlots(global: codes, slots: 3).values)
+        XCTAssertEqual(SemanticPrior.sortedSlots(global: codes, slots: 3).values, [0, 1, 4, 5, 0, 4, 9, 2, 3])
+    }
+
     func testSortedSlotsIgnoresTheOrderSlotAttentionReturned() {
         var rng = RandomGenerator(seed: 11)
         let n = 5, m = 4
@@ -68,6 +85,13 @@ final class CodeCacheTests: XCTestCase {
         other.slotOrder = .encoded
         XCTAssertNil(CodeCache.read(from: url, source: other), "a sorted cache served for encoded order")
         other = source
+        other.sortKey = [1, 2]
+        XCTAssertNil(CodeCache.read(from: url, source: other), "a cache sorted block by block served for a keyed sort")
+        let keyedURL = dir.appendingPathComponent("keyed.safetensors")
+        try cache.write(to: keyedURL, source: other)
+        XCTAssertEqual(CodeCache.read(from: keyedURL, source: other)?.codes.values, cache.codes.values)
+        XCTAssertNil(CodeCache.read(from: keyedURL, source: source), "a keyed sort served for block-by-block order")
+        other = source
         other.modelFingerprint = "m2"
         XCTAssertNil(CodeCache.read(from: url, source: other), "a cache of another model served")
         // A truncated file is a miss, not a crash.
@@ -81,11 +105,13 @@ final class CodeCacheTests: XCTestCase {
         let options = try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(old.utf8))
         XCTAssertEqual(options.encodingDraws, 1)
         XCTAssertEqual(options.slotOrder, .encoded)
+        XCTAssertEqual(options.slotSortKey, [])
         XCTAssertEqual(options.warmupSteps, 1200)
         // And the new fields survive a round trip.
         var new = options
         new.encodingDraws = 8
         new.slotOrder = .sorted
+        new.slotSortKey = [1, 2]
         let again = try JSONDecoder().decode(PriorTrainingOptions.self, from: JSONEncoder().encode(new))
         XCTAssertEqual(again, new)
     }
