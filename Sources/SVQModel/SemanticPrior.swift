@@ -501,7 +501,7 @@ public final class SemanticPrior: Module {
     /// Code sets `[B, N·M]` (slot-major, `slots` = N) with each set's slots sorted by their codes, compared
     /// block by block: the canonical listing of a set. The decoder treats slots as a set, so sorting changes
     /// nothing it draws. `keyBlocks` are compared first, in the order given, then every block in index
-    /// order: keyed on the blocks that carry a factor, slots with equal values of it sit next to each other.
+    /// order: keyed on the blocks that carry a factor, slots with equal codes there sit next to each other.
     public static func sortedSlots(global: IntTensor, slots n: Int, keyBlocks: [Int] = []) -> IntTensor {
         precondition(global.shape.count == 2 && n >= 1 && global.shape[1] % n == 0,
                      "code sets must be [B, N·M] with N = \(n), got \(global.shape)")

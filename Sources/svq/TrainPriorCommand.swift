@@ -33,7 +33,7 @@ struct TrainPriorCommand: ParsableCommand {
     var encodings = 1
     @Option(help: "How each image's slots are listed: encoded (slot attention's own order, as the official code) or sorted (one canonical sequence per scene).")
     var slotOrder = SlotOrder.encoded
-    @Option(help: "With --slot-order sorted: the blocks compared first, comma-separated (e.g. 1,2: the blocks that carry shape and colour, from svq eval's factor table), then every block in order. Slots with equal values of those factors then sit next to each other.")
+    @Option(help: "With --slot-order sorted: the blocks compared first, comma-separated (e.g. 1,2: the blocks that carry shape and colour, from svq eval's factor table), then every block in order, so that slots with equal codes in those blocks sit next to each other.")
     var sortKey: String?
     @Option(help: "Train a fresh prior of this width (d_model) instead of the model's own prior (official: 192).")
     var priorWidth: Int?
