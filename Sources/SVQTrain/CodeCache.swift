@@ -18,6 +18,15 @@ public enum SlotOrder: String, Codable, CaseIterable, Sendable {
     case sorted
 }
 
+/// How sorted order compares the key blocks' codes (`--sort-key`).
+public enum SortRanking: String, Codable, CaseIterable, Sendable {
+    /// By code id.
+    case ids
+    /// By rank in the dendrogram order of the block's prototypes (`BlockVectorQuantizer.prototypeRanks`),
+    /// so that codes with alike prototypes, which mostly stand for one value, are neighbours.
+    case prototypes
+}
+
 /// The codes of a dataset under one model: global ids `[count, N·M]` (block·P + code, slot-major).
 public struct CodeCache: Sendable {
     public let codes: IntTensor
@@ -50,11 +59,14 @@ public struct CodeCache: Sendable {
     }
 
     /// The same sets with their slots listed in `order` (`slots` slots of `codes.shape[1] / slots` blocks);
-    /// sorted order compares `sortKey`'s blocks first (see `SemanticPrior.sortedSlots`).
-    public func ordered(_ order: SlotOrder, slots: Int, sortKey: [Int] = []) -> CodeCache {
+    /// sorted order compares `sortKey`'s blocks first, by `keyRanks` when given (see
+    /// `SemanticPrior.sortedSlots`).
+    public func ordered(_ order: SlotOrder, slots: Int, sortKey: [Int] = [], keyRanks: [[Int]] = []) -> CodeCache {
         switch order {
         case .encoded: return self
-        case .sorted: return CodeCache(codes: SemanticPrior.sortedSlots(global: codes, slots: slots, keyBlocks: sortKey))
+        case .sorted:
+            return CodeCache(codes: SemanticPrior.sortedSlots(global: codes, slots: slots, keyBlocks: sortKey,
+                                                              keyRanks: keyRanks))
         }
     }
 
@@ -76,21 +88,27 @@ public struct CodeCache: Sendable {
         public var slotOrder: SlotOrder
         /// The blocks sorted order compares first (empty: block by block).
         public var sortKey: [Int]
+        /// How the key blocks' codes are compared.
+        public var sortRanking: SortRanking
 
         public init(modelFingerprint: String, dataFingerprint: String, draws: Int = 1, slotOrder: SlotOrder = .encoded,
-                    sortKey: [Int] = []) {
+                    sortKey: [Int] = [], sortRanking: SortRanking = .ids) {
             self.modelFingerprint = modelFingerprint
             self.dataFingerprint = dataFingerprint
             self.draws = draws
             self.slotOrder = slotOrder
             self.sortKey = sortKey
+            self.sortRanking = sortRanking
         }
 
         var metadata: [String: String] {
             var m = ["format": "svq-code-cache", "model": modelFingerprint, "data": dataFingerprint,
                      "draws": String(draws), "slot_order": slotOrder.rawValue]
             // Recorded only when set, so that caches written before the key existed still match.
-            if slotOrder == .sorted && !sortKey.isEmpty { m["sort_key"] = sortKey.map(String.init).joined(separator: ",") }
+            if slotOrder == .sorted && !sortKey.isEmpty {
+                m["sort_key"] = sortKey.map(String.init).joined(separator: ",")
+                if sortRanking != .ids { m["sort_by"] = sortRanking.rawValue }
+            }
             return m
         }
     }

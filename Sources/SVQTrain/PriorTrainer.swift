@@ -23,6 +23,8 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
     public var slotOrder = SlotOrder.encoded
     /// With sorted order, the blocks compared first (empty: block by block).
     public var slotSortKey: [Int] = []
+    /// How sorted order compares the key blocks' codes.
+    public var slotSortRanking = SortRanking.prototypes
     /// Train the code embedding and output layer through the codebooks (`PriorCodebookTie`); the official
     /// code's are free tables.
     public var codebookTie = false
@@ -31,11 +33,11 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case batchSize, steps, seed, learningRate, warmupSteps, halfLifeSteps, clipNorm, encodingDraws, slotOrder
-        case codebookTie, slotSortKey
+        case codebookTie, slotSortKey, slotSortRanking
     }
 
-    /// Checkpoints written before `encodingDraws`, `slotOrder`, `codebookTie` and `slotSortKey` existed used
-    /// one draw in encoded order and free tables.
+    /// Checkpoints written before `encodingDraws`, `slotOrder`, `codebookTie`, `slotSortKey` and
+    /// `slotSortRanking` existed used one draw in encoded order, free tables and code ids.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         batchSize = try c.decode(Int.self, forKey: .batchSize)
@@ -49,6 +51,7 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
         slotOrder = try c.decodeIfPresent(SlotOrder.self, forKey: .slotOrder) ?? .encoded
         codebookTie = try c.decodeIfPresent(Bool.self, forKey: .codebookTie) ?? false
         slotSortKey = try c.decodeIfPresent([Int].self, forKey: .slotSortKey) ?? []
+        slotSortRanking = try c.decodeIfPresent(SortRanking.self, forKey: .slotSortRanking) ?? .ids
     }
 
     /// Warm-up over the first tenth of a CPU run instead of the official 30k steps.

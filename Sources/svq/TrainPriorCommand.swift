@@ -9,6 +9,7 @@ import SVQModel
 import SVQTrain
 
 extension SlotOrder: ExpressibleByArgument {}
+extension SortRanking: ExpressibleByArgument {}
 
 struct TrainPriorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,8 +34,10 @@ struct TrainPriorCommand: ParsableCommand {
     var encodings = 1
     @Option(help: "How each image's slots are listed: encoded (slot attention's own order, as the official code) or sorted (one canonical sequence per scene).")
     var slotOrder = SlotOrder.encoded
-    @Option(help: "With --slot-order sorted: the blocks compared first, comma-separated (e.g. 1,2: the blocks that carry shape and colour, from svq eval's factor table), then every block in order, so that slots with equal codes in those blocks sit next to each other.")
+    @Option(help: "With --slot-order sorted: the blocks compared first, comma-separated (e.g. 1,2: the blocks that carry shape and colour, from svq eval's factor table), then every block in order, so that slots with equal values in those blocks sit next to each other.")
     var sortKey: String?
+    @Option(help: "How --sort-key compares a block's codes: prototypes (by rank in a clustering of the block's prototypes, so the several codes of one shape sit together) or ids (by code id). Default: prototypes.")
+    var sortBy: SortRanking?
     @Option(help: "Train a fresh prior of this width (d_model) instead of the model's own prior (official: 192).")
     var priorWidth: Int?
     @Option(help: "… with this many transformer layers (official: 8).") var priorLayers: Int?
@@ -68,7 +71,8 @@ struct TrainPriorCommand: ParsableCommand {
             }
             key = blocks.map { $0! }
         }
-        var draws = encodings, order = slotOrder
+        if sortBy != nil && sortKey == nil { throw ValidationError("--sort-by needs --sort-key") }
+        var draws = encodings, order = slotOrder, ranking = sortBy ?? .prototypes
         if resume {
             guard FileManager.default.fileExists(atPath: checkpoint.path) else {
                 throw ValidationError("nothing to resume: \(checkpoint.path) does not exist")
@@ -76,9 +80,10 @@ struct TrainPriorCommand: ParsableCommand {
             let started = try PriorTrainer.options(inCheckpoint: checkpoint)
             let given = key
             (draws, order, key) = (started.encodingDraws, started.slotOrder, started.slotSortKey)
-            if (draws, order) != (encodings, slotOrder) || key != given {
+            ranking = started.slotSortRanking
+            if (draws, order) != (encodings, slotOrder) || key != given || (!key.isEmpty && sortBy != nil && ranking != sortBy) {
                 print("resuming with the run's own --encodings \(draws) --slot-order \(order.rawValue)"
-                      + (key.isEmpty ? "" : " --sort-key \(key.map(String.init).joined(separator: ","))"))
+                      + (key.isEmpty ? "" : " --sort-key \(key.map(String.init).joined(separator: ",")) --sort-by \(ranking.rawValue)"))
             }
             if started.codebookTie != codebookTie {
                 print("resuming the run as it started: \(started.codebookTie ? "with" : "without") --codebook-tie")
@@ -99,10 +104,13 @@ struct TrainPriorCommand: ParsableCommand {
             do { svq = try svq.withFreshPrior(sizes, rng: &rng) } catch { throw ValidationError("\(error)") }
             print("a fresh prior: width \(sizes.dModel), \(sizes.numLayers) layers, \(sizes.numHeads) heads")
         }
+        // Ranks of the key blocks' codes: fixed by the model's codebooks, so the cache's model fingerprint covers them.
+        let keyRanks = ranking == .prototypes ? key.map { svq.slotAttention.quantizer.prototypeRanks(block: $0) } : []
         func cachedCodes(of images: ImageSet, draws: Int, in file: String) throws -> CodeCache {
             let cacheURL = runDir.appendingPathComponent(file)
             let source = CodeCache.Source(modelFingerprint: modelFingerprint, dataFingerprint: String(images.fingerprint),
-                                          draws: draws, slotOrder: order, sortKey: key)
+                                          draws: draws, slotOrder: order, sortKey: key,
+                                          sortRanking: ranking)
             if let cached = CodeCache.read(from: cacheURL, source: source) {
                 print("using cached codes \(cacheURL.path) (\(cached.count) code sets)")
                 return cached
@@ -111,7 +119,7 @@ struct TrainPriorCommand: ParsableCommand {
             let total = images.count * draws
             let codes = CodeCache.encode(images, model: svq, seed: seed, draws: draws) { done in
                 if done % 1024 < 64 { FileHandle.standardError.write(Data("encoded \(done)/\(total)\n".utf8)) }
-            }.ordered(order, slots: svq.config.numSlots, sortKey: key)
+            }.ordered(order, slots: svq.config.numSlots, sortKey: key, keyRanks: keyRanks)
             try codes.write(to: cacheURL, source: source)
             print(String(format: "encoded %d images × %d in %.1f s (slots %@) → %@", images.count, draws,
                          Date().timeIntervalSince(start), order.rawValue, cacheURL.path))
@@ -149,9 +157,10 @@ struct TrainPriorCommand: ParsableCommand {
             options.encodingDraws = draws
             options.slotOrder = order
             options.slotSortKey = key
+            options.slotSortRanking = ranking
             options.codebookTie = codebookTie
             trainer = try PriorTrainer(model: svq, codes: codes, validationCodes: validationCodes, options: options)
-            print("training the prior (\(svq.prior?.parameterCount ?? 0) parameters) on \(codes.count) code sets (\(images.count) images × \(draws), slots \(order.rawValue)\(key.isEmpty ? "" : " by blocks \(key.map(String.init).joined(separator: ","))")\(codebookTie ? ", tied to the codebooks" : "")), batch \(batchSize), \(steps) steps")
+            print("training the prior (\(svq.prior?.parameterCount ?? 0) parameters) on \(codes.count) code sets (\(images.count) images × \(draws), slots \(order.rawValue)\(key.isEmpty ? "" : " by blocks \(key.map(String.init).joined(separator: ",")) compared by \(ranking == .prototypes ? "prototype rank" : "code id")")\(codebookTie ? ", tied to the codebooks" : "")), batch \(batchSize), \(steps) steps")
         }
         let loop = TrainingLoop(checkpoint: checkpoint, metrics: runDir.appendingPathComponent("metrics.csv"),
                                 validationMetrics: runDir.appendingPathComponent("validation.csv"),

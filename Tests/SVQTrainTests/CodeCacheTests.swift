@@ -36,6 +36,22 @@ final class CodeCacheTests: XCTestCase {
         XCTAssertEqual(SemanticPrior.sortedSlots(global: codes, slots: 3).values, [0, 1, 4, 5, 0, 4, 9, 2, 3])
     }
 
+    func testSortedSlotsComparesKeyBlocksByRankWhenRanksAreGiven() {
+        // N = 3 slots × M = 2 blocks, P = 4: block 0's ids are 0..<4, block 1's 4..<8. Block 0's ranks put
+        // code 2 second and code 1 last: slots with block-0 codes 1, 2, 0 sort as 0, 2, 1 (by id: 0, 1, 2).
+        let codes = IntTensor([1, 4, 2, 7, 0, 5], shape: [1, 6])
+        let ranks = [[0, 3, 1, 2]]
+        XCTAssertEqual(SemanticPrior.sortedSlots(global: codes, slots: 3, keyBlocks: [0], keyRanks: ranks).values,
+                       [0, 5, 2, 7, 1, 4])
+        XCTAssertEqual(SemanticPrior.sortedSlots(global: codes, slots: 3, keyBlocks: [0]).values, [0, 5, 1, 4, 2, 7])
+        // Ranks for block 1 (4 + local): local 3 ranks first, so the slot with id 7 leads.
+        XCTAssertEqual(SemanticPrior.sortedSlots(global: codes, slots: 3, keyBlocks: [1], keyRanks: [[1, 2, 3, 0]]).values,
+                       [2, 7, 1, 4, 0, 5])
+        // Through the cache, as train-prior sorts.
+        let cache = CodeCache(codes: codes).ordered(.sorted, slots: 3, sortKey: [0], keyRanks: ranks)
+        XCTAssertEqual(cache.codes.values, [0, 5, 2, 7, 1, 4])
+    }
+
     func testSortedSlotsIgnoresTheOrderSlotAttentionReturned() {
         var rng = RandomGenerator(seed: 11)
         let n = 5, m = 4
@@ -87,10 +103,18 @@ final class CodeCacheTests: XCTestCase {
         other = source
         other.sortKey = [1, 2]
         XCTAssertNil(CodeCache.read(from: url, source: other), "a cache sorted block by block served for a keyed sort")
+        var ranked = other
+        ranked.sortRanking = .prototypes
+        XCTAssertNil(CodeCache.read(from: url, source: ranked), "an unkeyed cache served for a prototype-ranked sort")
         let keyedURL = dir.appendingPathComponent("keyed.safetensors")
         try cache.write(to: keyedURL, source: other)
         XCTAssertEqual(CodeCache.read(from: keyedURL, source: other)?.codes.values, cache.codes.values)
         XCTAssertNil(CodeCache.read(from: keyedURL, source: source), "a keyed sort served for block-by-block order")
+        XCTAssertNil(CodeCache.read(from: keyedURL, source: ranked), "a sort by code id served for one by prototype rank")
+        let rankedURL = dir.appendingPathComponent("ranked.safetensors")
+        try cache.write(to: rankedURL, source: ranked)
+        XCTAssertEqual(CodeCache.read(from: rankedURL, source: ranked)?.codes.values, cache.codes.values)
+        XCTAssertNil(CodeCache.read(from: rankedURL, source: other), "a sort by prototype rank served for one by code id")
         other = source
         other.modelFingerprint = "m2"
         XCTAssertNil(CodeCache.read(from: url, source: other), "a cache of another model served")
@@ -106,12 +130,14 @@ final class CodeCacheTests: XCTestCase {
         XCTAssertEqual(options.encodingDraws, 1)
         XCTAssertEqual(options.slotOrder, .encoded)
         XCTAssertEqual(options.slotSortKey, [])
+        XCTAssertEqual(options.slotSortRanking, .ids, "keys of older checkpoints compared code ids")
         XCTAssertEqual(options.warmupSteps, 1200)
         // And the new fields survive a round trip.
         var new = options
         new.encodingDraws = 8
         new.slotOrder = .sorted
         new.slotSortKey = [1, 2]
+        new.slotSortRanking = .ids
         let again = try JSONDecoder().decode(PriorTrainingOptions.self, from: JSONEncoder().encode(new))
         XCTAssertEqual(again, new)
     }
