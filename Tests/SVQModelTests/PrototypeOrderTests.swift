@@ -53,10 +53,13 @@ final class PrototypeOrderTests: XCTestCase {
     func testQuantizerRanksArePermutationsThatFollowItsCodebook() throws {
         var rng = RandomGenerator(seed: 3)
         let q = BlockVectorQuantizer(blocks: 2, prototypes: 4, width: 2, rng: &rng)
-        // Block 1: directions 0°, 90°, 10°, 85° as above → order [0, 2, 1, 3] → ranks [0, 2, 1, 3].
-        let rows = [0.0, 90, 10, 85].flatMap(unit)
+        // Block 1: directions 0°, 90°, 8°, 20°. 0–2 merge first (8°); {0, 2}–3 (mean of cos 20°, cos 12°,
+        // 0.96) next; then 1. Order [0, 2, 3, 1], so ranks (code → place) are [0, 3, 1, 2]: not the order
+        // itself, which a mix-up of the two would return.
+        let rows = [0.0, 90, 8, 20].flatMap(unit)
+        XCTAssertEqual(dendrogramOrder(vectors: rows, count: 4, width: 2), [0, 2, 3, 1])
         for (i, v) in rows.enumerated() { q.codebooks.data[4 * 2 + i] = v }
-        XCTAssertEqual(q.prototypeRanks(block: 1), [0, 2, 1, 3])
+        XCTAssertEqual(q.prototypeRanks(block: 1), [0, 3, 1, 2])
         XCTAssertEqual(Set(q.prototypeRanks(block: 0)), Set(0..<4))
     }
 }
