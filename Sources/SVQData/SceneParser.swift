@@ -27,6 +27,11 @@ public struct ParsedObject: Equatable, Sendable {
     public let confidence: Double
     public let pixelCount: Int
 
+    public init(shape: Int, colour: Int, x: Int, y: Int, size: Int, confidence: Double, pixelCount: Int) {
+        (self.shape, self.colour, self.x, self.y, self.size) = (shape, colour, x, y, size)
+        (self.confidence, self.pixelCount) = (confidence, pixelCount)
+    }
+
     public var shapeName: String { SpriteShape.allCases[shape].name }
     public var colourName: String { SpritePalette.colours[colour].name }
 }

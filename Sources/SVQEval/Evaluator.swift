@@ -49,6 +49,8 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     /// the ceiling generation accuracy can reach with this parser.
     public var ruleOnData: GenerationReport?
     public var ruleOnReconstructions: GenerationReport?
+    /// The held-out objects read back from the reconstructions: lost, added, shape or colour changed.
+    public var objectRecovery: ObjectRecoveryReport?
 
     public init(model: String, data: String, split: String, seed: UInt64, reconstruction: ReconstructionReport,
                 codeUsage: [BlockUsage], minimumCodeUsage: Double) {

@@ -99,7 +99,9 @@ struct EvalCommand: ParsableCommand {
             let counts = scenes.map(\.objects.count)
             let range = (counts.min() ?? 1)...(counts.max() ?? 1)
             report.ruleOnData = GenerationCheck.report(images.map { parser.parse($0) }, objects: range)
-            report.ruleOnReconstructions = GenerationCheck.report(results.map { parser.parse($0.decoded) }, objects: range)
+            let parsedReconstructions = results.map { parser.parse($0.decoded) }
+            report.ruleOnReconstructions = GenerationCheck.report(parsedReconstructions, objects: range)
+            report.objectRecovery = ObjectRecovery.report(truth: scenes.map(\.objects), parsed: parsedReconstructions)
             if samples > 0, svq.prior != nil {
                 let (_, sampled) = try evaluator.sample(count: samples, seed: seed, temperature: temperature, topK: topK)
                 report.generation = GenerationCheck.report(sampled.map { parser.parse($0) }, objects: range)
@@ -137,6 +139,13 @@ struct EvalCommand: ParsableCommand {
         }
         if let d = r.ruleOnData { print(String(format: "odd-one-out rule on the data as parsed: %.1f%%", d.accuracy * 100)) }
         if let d = r.ruleOnReconstructions { print(String(format: "odd-one-out rule on decoded reconstructions: %.1f%%", d.accuracy * 100)) }
+        if let o = r.objectRecovery {
+            print(String(format: "objects read back from reconstructions: %.1f%% found (%.1f%% extra), shape right %.1f%%, colour right %.1f%%; scenes exact %.1f%%",
+                         o.found * 100, o.extra * 100, o.shapeAccuracy * 100, o.colourAccuracy * 100, o.exactScenes * 100))
+            if !o.shapeConfusions.isEmpty {
+                print("  most frequent shape misreadings: " + o.shapeConfusions.prefix(5).map { "\($0.truth)→\($0.parsed) \($0.count)" }.joined(separator: ", "))
+            }
+        }
         if let g = r.generation {
             print(String(format: "generation accuracy (prior samples obeying the rule): %.1f%% of %d (object count right in %.1f%%)",
                          g.accuracy * 100, g.samples, g.countOK * 100))

@@ -119,3 +119,64 @@ final class EvaluationTests: XCTestCase {
         XCTAssertNotEqual(hot.map(\.pixels), first.map(\.pixels))
     }
 }
+
+final class ObjectRecoveryTests: XCTestCase {
+    /// A parsed object drawn exactly where `truth` is, with the given shape and colour.
+    private func reading(_ truth: SpriteObject, shape: Int? = nil, colour: Int? = nil, shift: Int = 0) -> ParsedObject {
+        ParsedObject(shape: shape ?? truth.shape, colour: colour ?? truth.colour, x: truth.x + shift, y: truth.y,
+                     size: truth.size, confidence: 1, pixelCount: truth.size * truth.size)
+    }
+
+    func testGeneratedScenesParseBackExactly() throws {
+        let samples = try SpriteGenerator(options: SpriteOptions(variant: .oddOneOut, seed: 9)).samples(0..<24, threads: 1)
+        let parser = SceneParser()
+        let r = ObjectRecovery.report(truth: samples.map(\.scene.objects), parsed: samples.map { parser.parse($0.image) })
+        XCTAssertEqual(r.scenes, 24)
+        XCTAssertEqual(r.objects, samples.map(\.scene.objects.count).reduce(0, +))
+        XCTAssertEqual(r.found, 1)
+        XCTAssertEqual(r.extra, 0)
+        XCTAssertEqual(r.shapeAccuracy, 1)
+        XCTAssertEqual(r.colourAccuracy, 1)
+        XCTAssertEqual(r.exactScenes, 1)
+        XCTAssertTrue(r.shapeConfusions.isEmpty && r.colourConfusions.isEmpty)
+    }
+
+    func testCountsLostAddedAndChangedObjects() throws {
+        let scene = try SpriteGenerator(options: SpriteOptions(variant: .oddOneOut, seed: 3)).sample(0).scene
+        let t = Array(scene.objects.prefix(3))
+        XCTAssertEqual(t.count, 3)
+        let wrongShape = (t[1].shape + 1) % SpriteShape.allCases.count
+        let wrongColour = (t[2].colour + 1) % SpritePalette.colours.count
+        // Scene A: object 0 lost, object 1 read with another shape, object 2 right, one object where none was.
+        let far = ParsedObject(shape: 0, colour: 0, x: -100, y: -100, size: 8, confidence: 1, pixelCount: 64)
+        let a = [reading(t[1], shape: wrongShape), reading(t[2]), far]
+        // Scene B: all found, object 2's colour changed.
+        let b = [reading(t[0]), reading(t[1]), reading(t[2], colour: wrongColour)]
+        // Scene C: exact, in another order.
+        let c = [reading(t[2]), reading(t[0]), reading(t[1])]
+        let r = ObjectRecovery.report(truth: [t, t, t], parsed: [a, b, c])
+        XCTAssertEqual(r.objects, 9)
+        XCTAssertEqual(r.found, 8.0 / 9, accuracy: 1e-12)
+        XCTAssertEqual(r.extra, 1.0 / 9, accuracy: 1e-12)
+        XCTAssertEqual(r.shapeAccuracy, 7.0 / 8, accuracy: 1e-12)
+        XCTAssertEqual(r.colourAccuracy, 7.0 / 8, accuracy: 1e-12)
+        XCTAssertEqual(r.exactScenes, 1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(r.shapeConfusions, [Confusion(truth: t[1].shapeName, parsed: SpriteShape.allCases[wrongShape].name, count: 1)])
+        XCTAssertEqual(r.colourConfusions, [Confusion(truth: t[2].colourName, parsed: SpritePalette.colours[wrongColour].name, count: 1)])
+    }
+
+    func testMatchingTakesTheClosestReadingWithinTheSide() throws {
+        var truth = try SpriteGenerator(options: SpriteOptions(variant: .oddOneOut, seed: 5)).sample(0).scene.objects[0]
+        truth.size = 12                                          // reach: 12 px from the centre
+        truth.centerX = Double(truth.x) + 6
+        truth.centerY = Double(truth.y) + 6
+        let near = reading(truth, shift: 1), nearer = reading(truth), outside = reading(truth, shift: 13)
+        let pairs = ObjectRecovery.match([truth], [near, outside, nearer])
+        XCTAssertEqual(pairs.map(\.truth), [0])
+        XCTAssertEqual(pairs.map(\.parsed), [2])
+        XCTAssertTrue(ObjectRecovery.match([truth], [outside]).isEmpty)
+        XCTAssertEqual(ObjectRecovery.match([truth], [reading(truth, shift: 12)]).count, 1)  // on the edge counts
+        let r = ObjectRecovery.report(truth: [[truth]], parsed: [[near]])
+        XCTAssertEqual(r.meanCentreOffset, 1, accuracy: 1e-12)
+    }
+}
