@@ -45,8 +45,8 @@ public enum ObjectRecovery {
     /// counted only when the centres lie within the true object's side (at least 4 px) — further away, the
     /// parsed object is not a rendering of that object. The reach is that wide because decoded objects drift:
     /// with half the side, a fifth of the bundled model's objects read as lost plus added, though the object
-    /// count was right. Returns (true index, parsed index) pairs.
-    public static func match(_ truth: [SpriteObject], _ parsed: [ParsedObject]) -> [(truth: Int, parsed: Int)] {
+    /// count was right. Returns (true index, parsed index, centre distance) in order of the true index.
+    public static func match(_ truth: [SpriteObject], _ parsed: [ParsedObject]) -> [(truth: Int, parsed: Int, distance: Double)] {
         var candidates: [(distance: Double, truth: Int, parsed: Int)] = []
         for (i, t) in truth.enumerated() {
             let reach = max(4, Double(t.size))
@@ -59,11 +59,11 @@ public enum ObjectRecovery {
         // Ties broken by index so that the matching does not depend on the sort's stability.
         candidates.sort { ($0.distance, $0.truth, $0.parsed) < ($1.distance, $1.truth, $1.parsed) }
         var usedTruth = Set<Int>(), usedParsed = Set<Int>()
-        var pairs: [(truth: Int, parsed: Int)] = []
+        var pairs: [(truth: Int, parsed: Int, distance: Double)] = []
         for c in candidates where !usedTruth.contains(c.truth) && !usedParsed.contains(c.parsed) {
             usedTruth.insert(c.truth)
             usedParsed.insert(c.parsed)
-            pairs.append((c.truth, c.parsed))
+            pairs.append((c.truth, c.parsed, c.distance))
         }
         return pairs.sorted { $0.truth < $1.truth }
     }
@@ -80,9 +80,9 @@ public enum ObjectRecovery {
             found += pairs.count
             extra += read.count - pairs.count
             var allRight = pairs.count == truth.count && read.count == truth.count
-            for (i, j) in pairs {
+            for (i, j, distance) in pairs {
                 let (t, p) = (truth[i], read[j])
-                offset += ((p.centerX - t.centerX) * (p.centerX - t.centerX) + (p.centerY - t.centerY) * (p.centerY - t.centerY)).squareRoot()
+                offset += distance
                 if p.shape == t.shape { shapeRight += 1 } else {
                     shapeMistakes[t.shapeName, default: [:]][p.shapeName, default: 0] += 1
                     allRight = false

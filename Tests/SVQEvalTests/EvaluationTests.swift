@@ -176,6 +176,13 @@ final class ObjectRecoveryTests: XCTestCase {
         XCTAssertEqual(pairs.map(\.parsed), [2])
         XCTAssertTrue(ObjectRecovery.match([truth], [outside]).isEmpty)
         XCTAssertEqual(ObjectRecovery.match([truth], [reading(truth, shift: 12)]).count, 1)  // on the edge counts
+        // One reading between two true objects is a rendering of one of them only: the closer.
+        var neighbour = truth
+        neighbour.x += 3
+        neighbour.centerX += 3
+        let shared = ObjectRecovery.match([neighbour, truth], [near])
+        XCTAssertEqual(shared.map(\.truth), [1])
+        XCTAssertEqual(shared.map(\.distance), [1])
         let r = ObjectRecovery.report(truth: [[truth]], parsed: [[near]])
         XCTAssertEqual(r.meanCentreOffset, 1, accuracy: 1e-12)
     }
