@@ -11,14 +11,14 @@ let package = Package(
         .library(name: "SVQNN", targets: ["SVQNN"]),
         .library(name: "SVQOptim", targets: ["SVQOptim"]),
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
-        .library(name: "SVQModel", targets: ["SVQModel"]),
+        .library(name: "SVQModels", targets: ["SVQModels"]),
         .library(name: "SVQData", targets: ["SVQData"]),
         .library(name: "SVQTrain", targets: ["SVQTrain"]),
         .library(name: "SVQEval", targets: ["SVQEval"]),
         .library(name: "SVQ", targets: ["SVQ"]),
         // libSVQRuntime.so, the C ABI (include/svq.h); scripts install it as libsvq.so. (A product named
         // "svq" would clash with the svq executable: SwiftPM ignores the second product of a name.)
-        .library(name: "SVQRuntime", type: .dynamic, targets: ["SVQCAPI"]),
+        .library(name: "SVQRuntime", type: .dynamic, targets: ["SVQRuntime"]),
         // MARK: - Tools
         .executable(name: "svq-bench", targets: ["svq-bench"]),
         .executable(name: "svq", targets: ["svq"]),
@@ -45,7 +45,7 @@ let package = Package(
             name: "CDNNL",
             providers: [.apt(["libdnnl-dev"])]
         ),
-        // include/svq.h as a module, so SVQCAPI implements the header's own declarations (@c @implementation).
+        // include/svq.h as a module, so SVQRuntime implements the header's own declarations (@c @implementation).
         .systemLibrary(name: "CSVQ", path: "include"),
 
         // MARK: - Implementation
@@ -53,36 +53,36 @@ let package = Package(
         .target(name: "SVQEngine", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: engineSettings),
         .target(name: "SVQNN", dependencies: ["SVQEngine", "SafeTensors"], swiftSettings: engineSettings),
         .target(name: "SVQOptim", dependencies: ["SVQEngine", "SVQNN"], swiftSettings: engineSettings),
-        .target(name: "SVQModel", dependencies: ["SVQEngine", "SVQNN", "SafeTensors"], swiftSettings: engineSettings),
+        .target(name: "SVQModels", dependencies: ["SVQEngine", "SVQNN", "SafeTensors"], swiftSettings: engineSettings),
         .target(name: "SVQData", dependencies: ["SVQEngine", "CPNG"], swiftSettings: engineSettings),
-        .target(name: "SVQTrain", dependencies: ["SVQEngine", "SVQNN", "SVQOptim", "SVQModel", "SafeTensors"],
+        .target(name: "SVQTrain", dependencies: ["SVQEngine", "SVQNN", "SVQOptim", "SVQModels", "SVQData", "SafeTensors"],
                 swiftSettings: engineSettings),
-        .target(name: "SVQEval", dependencies: ["SVQEngine", "SVQModel", "SVQData"], swiftSettings: engineSettings),
-        .target(name: "SVQ", dependencies: ["SVQEngine", "SVQModel", "SafeTensors"], swiftSettings: engineSettings),
-        .target(name: "SVQCAPI", dependencies: ["SVQ", "CSVQ"], swiftSettings: engineSettings),
-        .target(name: "SVQONNX", dependencies: ["SVQEngine", "SVQNN", "SVQModel", "SafeTensors",
+        .target(name: "SVQEval", dependencies: ["SVQEngine", "SVQModels", "SVQData"], swiftSettings: engineSettings),
+        .target(name: "SVQ", dependencies: ["SVQEngine", "SVQModels", "SafeTensors"], swiftSettings: engineSettings),
+        .target(name: "SVQRuntime", dependencies: ["SVQ", "CSVQ"], swiftSettings: engineSettings),
+        .target(name: "SVQONNX", dependencies: ["SVQEngine", "SVQNN", "SVQModels", "SafeTensors",
                                                 .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: engineSettings),
 
         // MARK: - Executables
         .executableTarget(
             name: "svq",
-            dependencies: ["SVQ", "SVQModel", "SVQData", "SVQTrain", "SVQEval", "SVQONNX", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SVQ", "SVQModels", "SVQData", "SVQTrain", "SVQEval", "SVQONNX", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineSettings
         ),
-        .executableTarget(name: "svq-bench", dependencies: ["SVQEngine", "SVQModel", "SVQTrain", "SVQ", "SVQData", "SafeTensors"], swiftSettings: engineSettings),
+        .executableTarget(name: "svq-bench", dependencies: ["SVQEngine", "SVQModels", "SVQTrain", "SVQ", "SVQData", "SafeTensors"], swiftSettings: engineSettings),
 
         // MARK: - Tests
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SVQEngineTests", dependencies: ["SVQEngine"]),
         .testTarget(name: "SVQNNTests", dependencies: ["SVQNN", "SVQOptim"]),
         .testTarget(name: "SVQOptimTests", dependencies: ["SVQOptim"]),
-        .testTarget(name: "SVQModelTests", dependencies: ["SVQModel", "SVQNN", "SafeTensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SVQModelsTests", dependencies: ["SVQModels", "SVQNN", "SafeTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SVQDataTests", dependencies: ["SVQData", "SVQEngine"]),
-        .testTarget(name: "SVQEvalTests", dependencies: ["SVQEval", "SVQModel", "SVQData", "SVQEngine"]),
-        .testTarget(name: "SVQTrainTests", dependencies: ["SVQTrain", "SVQModel", "SVQData", "SVQEngine", "SVQNN", "SVQOptim"]),
-        .testTarget(name: "SVQRuntimeTests", dependencies: ["SVQ", "SVQCAPI", "CSVQ", "SVQModel", "SVQEngine", "SafeTensors"]),
-        .testTarget(name: "SVQONNXTests", dependencies: ["SVQONNX", "SVQModel", "SVQEngine", "SafeTensors"]),
+        .testTarget(name: "SVQEvalTests", dependencies: ["SVQEval", "SVQModels", "SVQData", "SVQEngine"]),
+        .testTarget(name: "SVQTrainTests", dependencies: ["SVQTrain", "SVQModels", "SVQData", "SVQEngine", "SVQNN", "SVQOptim"]),
+        .testTarget(name: "SVQRuntimeTests", dependencies: ["SVQ", "SVQRuntime", "CSVQ", "SVQModels", "SVQEngine", "SafeTensors"]),
+        .testTarget(name: "SVQONNXTests", dependencies: ["SVQONNX", "SVQModels", "SVQEngine", "SafeTensors"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -3,7 +3,7 @@
 # example, the C API test and the C++ example against it with pkg-config, and runs them.
 # Exits non-zero on any failure.
 #
-# Models: the C API test uses the official tiny test checkpoint (Tests/SVQModelTests/Fixtures/nlotm-tiny),
+# Models: the C API test uses the official tiny test checkpoint (Tests/SVQModelsTests/Fixtures/nlotm-tiny),
 # converted with `svq import-official` into one model with and one without a prior (tiny, so its
 # 8-thread check is quick). The examples use models/sprites.safetensors, or that tiny model until the
 # default model exists.
@@ -24,7 +24,7 @@ pc() { PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFI
 # Test models from the official tiny checkpoint (no Python needed: its state_dicts are safetensors).
 swift build -c release --scratch-path "$scratch" --product svq
 svq="$(swift build -c release --scratch-path "$scratch" --show-bin-path)/svq"
-fixture=Tests/SVQModelTests/Fixtures/nlotm-tiny
+fixture=Tests/SVQModelsTests/Fixtures/nlotm-tiny
 "$svq" import-official --svq "$fixture/svq_state_dict.safetensors" --prior "$fixture/prior_state_dict.safetensors" \
     --config "$fixture/config.json" -o "$work/tiny.safetensors"
 "$svq" import-official --svq "$fixture/svq_state_dict.safetensors" \

@@ -3,7 +3,7 @@
 # .venv (numpy, onnx, onnxruntime, pytest, pypng) and runs pytest on tests/onnx. Exit status = the tests'.
 #
 # Exported models (docs/onnx.md, "Validation"):
-#   - golden-tiny: the official code's tiny test model (Tests/SVQModelTests/Fixtures/nlotm-tiny) converted
+#   - golden-tiny: the official code's tiny test model (Tests/SVQModelsTests/Fixtures/nlotm-tiny) converted
 #     with `svq import-official`; also compared with the official code's own outputs;
 #   - golden-tiny-no-prior: the same without its prior;
 #   - cpu-sprites-random: a randomly initialised cpu-sprites model;
@@ -21,7 +21,7 @@ work=$(cd "$work" && pwd)
 swift build -c release --scratch-path "$scratch" --product svq
 svq="$(swift build -c release --scratch-path "$scratch" --show-bin-path)/svq"
 
-fixture=Tests/SVQModelTests/Fixtures/nlotm-tiny
+fixture=Tests/SVQModelsTests/Fixtures/nlotm-tiny
 "$svq" import-official --svq "$fixture/svq_state_dict.safetensors" --prior "$fixture/prior_state_dict.safetensors" \
     --config "$fixture/config.json" -o "$work/golden-tiny.safetensors"
 "$svq" import-official --svq "$fixture/svq_state_dict.safetensors" \

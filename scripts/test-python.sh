@@ -2,7 +2,7 @@
 # The Python package: builds libsvq, makes the test models, sets up .venv (numpy, pytest, the package
 # installed editable) and runs pytest on bindings/python/tests. Exits non-zero on any failure.
 #
-# Test models: the official tiny test checkpoint (Tests/SVQModelTests/Fixtures/nlotm-tiny) converted with
+# Test models: the official tiny test checkpoint (Tests/SVQModelsTests/Fixtures/nlotm-tiny) converted with
 # `svq import-official`, with and without its prior.
 #
 # env: SVQ_SCRATCH_PATH  SwiftPM build directory (default .build)
@@ -18,7 +18,7 @@ swift build -c release --scratch-path "$scratch" --product svq
 bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
 ln -sf libSVQRuntime.so "$bin/libsvq.so"
 
-fixture=Tests/SVQModelTests/Fixtures/nlotm-tiny
+fixture=Tests/SVQModelsTests/Fixtures/nlotm-tiny
 "$bin/svq" import-official --svq "$fixture/svq_state_dict.safetensors" --prior "$fixture/prior_state_dict.safetensors" \
     --config "$fixture/config.json" -o "$work/tiny.safetensors"
 "$bin/svq" import-official --svq "$fixture/svq_state_dict.safetensors" \

@@ -9,7 +9,7 @@
 import Foundation
 import SafeTensors
 import SVQEngine
-import SVQModel
+import SVQModels
 
 /// How the image decoder picks each dVAE token.
 public enum Sampling: Equatable, Sendable {

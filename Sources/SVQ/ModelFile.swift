@@ -9,7 +9,7 @@
 
 import Foundation
 import SafeTensors
-import SVQModel
+import SVQModels
 
 enum ModelFile {
     /// Slot-attention iterations accepted from a file (the official models use 3); beyond this a file is

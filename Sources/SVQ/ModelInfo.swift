@@ -1,6 +1,6 @@
 // The sizes a caller needs to build inputs and allocate outputs for a loaded model.
 
-import SVQModel
+import SVQModels
 
 /// What a loaded model takes and produces.
 ///

@@ -3,7 +3,7 @@
 import Foundation
 import SVQData
 import SVQEngine
-import SVQModel
+import SVQModels
 
 /// One held-out image's results.
 public struct ImageResult: Sendable {

@@ -1,7 +1,7 @@
 // dvae_decoder.onnx: dVAE tokens → image, as DVAE.decode(tokens:) computes it.
 
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQNN
 
 enum DVAEDecoderGraph {

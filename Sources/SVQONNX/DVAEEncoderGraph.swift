@@ -2,7 +2,7 @@
 // which decodes tokens from codes; useful for dVAE-only reconstructions and for training data).
 
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQNN
 
 enum DVAEEncoderGraph {

@@ -3,7 +3,7 @@
 // the cross half of its key/value cache).
 
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQNN
 
 enum DecoderMemoryGraph {

@@ -2,7 +2,7 @@
 // ImageDecoder.decode takes T times. The caller feeds back the chosen token and the present caches.
 
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQNN
 
 enum DecoderStepGraph {

@@ -2,7 +2,7 @@
 // as one graph (CNN, position embedding, MLP, then every slot-attention iteration unrolled).
 
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQNN
 
 enum EncoderGraph {

@@ -2,7 +2,7 @@
 // and tests).
 
 import Foundation
-import SVQModel
+import SVQModels
 import SwiftProtobuf
 
 /// An ONNX model built from an SVQ model, ready to serialise.

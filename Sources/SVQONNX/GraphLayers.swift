@@ -2,7 +2,7 @@
 // Swift layer it is named after (SVQNN/SVQModel), so runtimes reproduce our numbers to rounding.
 
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQNN
 
 extension GraphBuilder {

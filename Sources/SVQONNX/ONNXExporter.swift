@@ -3,7 +3,7 @@
 
 import Foundation
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQNN
 
 public struct ONNXExportError: Error, CustomStringConvertible {

@@ -2,7 +2,7 @@
 // shapes, …) and every graph's signature, so runtimes need nothing from this library.
 
 import Foundation
-import SVQModel
+import SVQModels
 
 struct ONNXManifest: Encodable {
     struct Value: Encodable {

@@ -2,7 +2,7 @@
 // the code (temperature, top-k, block restriction) stays with the caller.
 
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQNN
 
 enum PriorStepGraph {

@@ -4,7 +4,7 @@
 import Foundation
 import SafeTensors
 import SVQEngine
-import SVQModel
+import SVQModels
 
 /// Our outputs for a few seeded inputs, written beside an export.
 ///

@@ -5,7 +5,7 @@
 import Foundation
 import SafeTensors
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQNN
 import SVQOptim
 
@@ -20,11 +20,9 @@ public enum Checkpoint {
     public static let formatVersion = "1"
 
     /// Writes `model`'s tensors (`model.*`), `optimizer`'s state (`optimizer.*`) and the run state.
-    /// `options` is the run's options as JSON; `trainerTensors` are parameters the trainer holds outside the
-    /// model (`trainer.*`).
+    /// `options` is the run's options as JSON.
     public static func write(to url: URL, kind: CheckpointKind, model: SVQModel, optimizer: Adam,
-                             optionsJSON: String, extra: [String: String] = [:],
-                             trainerTensors: [(name: String, tensor: Tensor)] = []) throws {
+                             optionsJSON: String, extra: [String: String] = [:]) throws {
         var metadata = model.metadata
         metadata["format"] = format
         metadata["format_version"] = formatVersion
@@ -38,9 +36,6 @@ public enum Checkpoint {
         }
         for (name, t) in optimizer.stateTensors() {
             try writer.add("optimizer." + name, floats: t.scalars, shape: t.shape)
-        }
-        for (name, t) in trainerTensors {
-            try writer.add("trainer." + name, floats: t.scalars, shape: t.shape)
         }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try writer.write(to: url)
@@ -92,11 +87,6 @@ public enum Checkpoint {
         let h = try header(file)
         try assign(optimizer.stateTensors(), prefix: "optimizer.", from: file)
         optimizer.restore(stepCount: h.step)
-    }
-
-    /// Restores the parameters a trainer holds outside the model (see `write`'s `trainerTensors`).
-    public static func restoreTrainerTensors(_ tensors: [(name: String, tensor: Tensor)], from file: SafeTensorsFile) throws {
-        try assign(tensors, prefix: "trainer.", from: file)
     }
 
     /// Copies `prefix + name` for every tensor, checking all names and shapes before changing anything.

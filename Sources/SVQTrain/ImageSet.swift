@@ -97,8 +97,6 @@ public enum RandomStreams {
     public static let stepBase: UInt64 = 1 << 48
     /// The slot noise of the prior's one-off encoding of the dataset.
     public static let encodingCache: UInt64 = 1 << 40
-    /// The initial projections of a prior trained through the codebooks.
-    public static let codebookTie: UInt64 = 1 << 41
 }
 
 /// FNV-1a of bytes: a cheap identity for cache keys and resume checks (not a cryptographic hash).

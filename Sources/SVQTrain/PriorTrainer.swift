@@ -1,11 +1,11 @@
 // Training the semantic prior (official train_prior.py): the dataset is encoded once with the trained SVQ
-// model and cached (see CodeCache: one or more slot-noise draws per image, slots as encoded or sorted); the
-// prior then learns the codes' autoregressive distribution with teacher forcing.
+// model and cached (CodeCache); the prior then learns the codes' autoregressive distribution with teacher
+// forcing.
 
 import Foundation
 import SafeTensors
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQNN
 import SVQOptim
 
@@ -17,42 +17,8 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
     public var warmupSteps = 30_000
     public var halfLifeSteps = 250_000
     public var clipNorm: Float = 0.05
-    /// Encodings (slot-noise draws) of each training image; the official code caches one.
-    public var encodingDraws = 1
-    /// How each code set's slots are listed for the prior; the official code keeps slot attention's order.
-    public var slotOrder = SlotOrder.encoded
-    /// With sorted order, the blocks compared first (empty: block by block).
-    public var slotSortKey: [Int] = []
-    /// How sorted order compares the key blocks' codes.
-    public var slotSortRanking = SortRanking.prototypes
-    /// Train the code embedding and output layer through the codebooks (`PriorCodebookTie`); the official
-    /// code's are free tables.
-    public var codebookTie = false
 
     public init() {}
-
-    private enum CodingKeys: String, CodingKey {
-        case batchSize, steps, seed, learningRate, warmupSteps, halfLifeSteps, clipNorm, encodingDraws, slotOrder
-        case codebookTie, slotSortKey, slotSortRanking
-    }
-
-    /// Checkpoints written before `encodingDraws`, `slotOrder`, `codebookTie`, `slotSortKey` and
-    /// `slotSortRanking` existed used one draw in encoded order, free tables and code ids.
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        batchSize = try c.decode(Int.self, forKey: .batchSize)
-        steps = try c.decode(Int.self, forKey: .steps)
-        seed = try c.decode(UInt64.self, forKey: .seed)
-        learningRate = try c.decode(Float.self, forKey: .learningRate)
-        warmupSteps = try c.decode(Int.self, forKey: .warmupSteps)
-        halfLifeSteps = try c.decode(Int.self, forKey: .halfLifeSteps)
-        clipNorm = try c.decode(Float.self, forKey: .clipNorm)
-        encodingDraws = try c.decodeIfPresent(Int.self, forKey: .encodingDraws) ?? 1
-        slotOrder = try c.decodeIfPresent(SlotOrder.self, forKey: .slotOrder) ?? .encoded
-        codebookTie = try c.decodeIfPresent(Bool.self, forKey: .codebookTie) ?? false
-        slotSortKey = try c.decodeIfPresent([Int].self, forKey: .slotSortKey) ?? []
-        slotSortRanking = try c.decodeIfPresent(SortRanking.self, forKey: .slotSortRanking) ?? .ids
-    }
 
     /// Warm-up over the first tenth of a CPU run instead of the official 30k steps.
     public static func cpu(steps: Int, batchSize: Int, seed: UInt64) -> PriorTrainingOptions {
@@ -66,8 +32,7 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
     }
 
     public func validate() throws {
-        guard batchSize >= 1, steps >= 0, warmupSteps >= 0, halfLifeSteps >= 1, learningRate > 0, clipNorm > 0,
-              encodingDraws >= 1 else {
+        guard batchSize >= 1, steps >= 0, warmupSteps >= 0, halfLifeSteps >= 1, learningRate > 0, clipNorm > 0 else {
             throw TrainingError("prior training options out of range: \(self)")
         }
     }
@@ -83,8 +48,6 @@ public final class PriorTrainer {
     /// Codes of held-out images, whose loss the training loop logs at every checkpoint.
     public let validationCodes: CodeCache?
     public let schedule: BatchSchedule
-    /// With `options.codebookTie`: the parameters behind the prior's code embedding and output layer.
-    public let tie: PriorCodebookTie?
     private let trained: [Tensor]
 
     public init(model: SVQModel, codes: CodeCache, validationCodes: CodeCache? = nil, options: PriorTrainingOptions) throws {
@@ -107,19 +70,7 @@ public final class PriorTrainer {
         self.codes = codes
         self.validationCodes = validationCodes
         schedule = BatchSchedule(count: codes.count, batchSize: options.batchSize, seed: options.seed)
-        var parameters = prior.namedTensors(prefix: "prior.").filter { $0.tensor.requiresGrad }
-        if options.codebookTie {
-            var rng = RandomGenerator(seed: options.seed, stream: RandomStreams.codebookTie)
-            let tie = PriorCodebookTie(prior: prior, codebooks: model.slotAttention.quantizer.codebooks, rng: &rng)
-            tie.fold(into: prior)
-            // The folded tables still receive gradients from backward(); the optimizer updates the tie instead.
-            let folded = [prior.codeEmbedding.weight, prior.head.weight]
-            parameters.removeAll { p in folded.contains { $0 === p.tensor } }
-            parameters += tie.namedTensors().map { ("prior_tie." + $0.name, $0.tensor) }
-            self.tie = tie
-        } else {
-            tie = nil
-        }
+        let parameters = prior.namedTensors(prefix: "prior.").filter { $0.tensor.requiresGrad }
         let group = ParameterGroup(name: "prior", parameters: parameters, learningRate: options.learningRate,
                                    schedule: LearningRateSchedule(warmupSteps: options.warmupSteps, decay: .halfLife(steps: options.halfLifeSteps)))
         optimizer = Adam(groups: [group])
@@ -139,7 +90,6 @@ public final class PriorTrainer {
         var rng = RandomGenerator(seed: options.seed, stream: RandomStreams.stepBase + UInt64(s))
         let loss = prior.loss(codes.batch(schedule.indices(step: s)), rng: &rng)
         loss.backward()
-        tie?.takeGradients(from: prior)
         if let bad = nonFiniteGradients(optimizer) {
             prior.zeroGrad()
             nonFinite = "step \(s): the gradient of \(bad) is not finite"
@@ -147,7 +97,6 @@ public final class PriorTrainer {
         }
         let gmax = clipGradients(trained, maxNorm: options.clipNorm, norm: .infinity)
         optimizer.step()
-        tie?.fold(into: prior)
         prior.zeroGrad()
         return (loss.item(), gmax)
     }
@@ -185,8 +134,7 @@ extension PriorTrainer: TrainingTask {
 
     public func writeCheckpoint(to url: URL) throws {
         try Checkpoint.write(to: url, kind: .prior, model: model, optimizer: optimizer, optionsJSON: jsonText(options),
-                             extra: ["codes_count": String(codes.count)],
-                             trainerTensors: tie?.namedTensors().map { ("prior_tie." + $0.name, $0.tensor) } ?? [])
+                             extra: ["codes_count": String(codes.count)])
     }
 
     /// The options a prior checkpoint was started with.
@@ -207,10 +155,6 @@ extension PriorTrainer: TrainingTask {
         let model = try Checkpoint.loadModel(file)
         let trainer = try PriorTrainer(model: model, codes: codes, validationCodes: validationCodes, options: options)
         try Checkpoint.restore(trainer.optimizer, from: file)
-        if let tie = trainer.tie {
-            try Checkpoint.restoreTrainerTensors(tie.namedTensors().map { ("prior_tie." + $0.name, $0.tensor) }, from: file)
-            tie.fold(into: trainer.prior)
-        }
         return trainer
     }
 }

@@ -4,7 +4,7 @@
 // Also the dVAE's tokens → image and the whole `SVQModel.decode(codes:)`, all per image, random weights.
 
 import SVQEngine
-import SVQModel
+import SVQModels
 
 struct DecodeResult {
     let configName: String

@@ -15,7 +15,7 @@ import SafeTensors
 import SVQ
 import SVQData
 import SVQEngine
-import SVQModel
+import SVQModels
 
 #if canImport(Glibc)
 import Glibc

@@ -2,7 +2,7 @@
 // (forward, backward, optimizer) so the expensive part is visible.
 
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQTrain
 
 #if canImport(Glibc)

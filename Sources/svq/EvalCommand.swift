@@ -5,7 +5,7 @@ import Foundation
 import SVQData
 import SVQEngine
 import SVQEval
-import SVQModel
+import SVQModels
 import SVQTrain
 import SafeTensors
 

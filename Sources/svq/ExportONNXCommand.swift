@@ -3,7 +3,7 @@
 import ArgumentParser
 import Foundation
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQONNX
 
 struct ExportONNXCommand: ParsableCommand {

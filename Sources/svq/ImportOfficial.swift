@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 import SafeTensors
 import SVQEngine
-import SVQModel
+import SVQModels
 
 struct ImportOfficial: ParsableCommand {
     static let configuration = CommandConfiguration(

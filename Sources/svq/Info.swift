@@ -2,7 +2,7 @@
 
 import ArgumentParser
 import Foundation
-import SVQModel
+import SVQModels
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a weights file's configuration and sizes.")

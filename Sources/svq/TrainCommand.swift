@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 import SVQData
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQTrain
 import SafeTensors
 
@@ -39,13 +39,6 @@ struct ModelSizeOptions: ParsableArguments {
 }
 
 /// Loads a split of a PNG folder at the model's image size.
-func loadImages(_ folder: String, split: DatasetSplit, size: Int) throws -> (ImageSet, [String]) {
-    let part = try ImageFolder(directory: URL(fileURLWithPath: folder)).split(split)
-    guard part.count > 0 else { throw ValidationError("no PNG images in the \(split) split of \(folder)") }
-    let images = try part.loadAll(size: size)
-    return (ImageSet(interleavedRGB: images.map { $0.pixels }, height: size, width: size), part.files.map { $0.lastPathComponent })
-}
-
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -81,7 +74,7 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("nothing to resume: \(checkpoint.path) does not exist")
             }
             let header = try Checkpoint.header(try SafeTensorsFile(contentsOf: checkpoint))
-            let (images, _) = try loadImages(data, split: .train, size: header.config.imageSize)
+            let images = try ImageSet.load(folder: URL(fileURLWithPath: data), split: .train, size: header.config.imageSize)
             trainer = try SVQTrainer.resume(from: checkpoint, images: images, steps: steps)
             print("resuming \(checkpoint.path) at step \(trainer.step)")
         } else {
@@ -92,7 +85,7 @@ struct TrainCommand: ParsableCommand {
             if let warning = SVQTrainingOptions.codeRestartWarning(config: config, batchSize: batchSize) {
                 FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
             }
-            let (images, _) = try loadImages(data, split: .train, size: config.imageSize)
+            let images = try ImageSet.load(folder: URL(fileURLWithPath: data), split: .train, size: config.imageSize)
             var options = officialSchedules ? SVQTrainingOptions() : SVQTrainingOptions.cpu(steps: steps, batchSize: batchSize, seed: seed)
             options.steps = steps
             options.batchSize = batchSize

@@ -3,7 +3,7 @@
 import SVQData
 import SVQEngine
 import SVQEval
-import SVQModel
+import SVQModels
 import XCTest
 
 final class EvaluationTests: XCTestCase {

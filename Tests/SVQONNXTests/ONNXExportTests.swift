@@ -5,7 +5,7 @@
 import Foundation
 import SafeTensors
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQONNX
 import XCTest
 

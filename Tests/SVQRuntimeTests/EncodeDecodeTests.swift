@@ -5,7 +5,7 @@ import Foundation
 import SafeTensors
 import SVQ
 import SVQEngine
-import SVQModel
+import SVQModels
 import XCTest
 
 final class EncodeDecodeTests: XCTestCase {

@@ -6,7 +6,7 @@ import Foundation
 import SafeTensors
 import SVQ
 import SVQEngine
-import SVQModel
+import SVQModels
 import XCTest
 
 final class LoadingTests: XCTestCase {

@@ -3,7 +3,7 @@
 // filled with NaN, then a whole training step must produce finite gradients everywhere.
 
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQTrain
 import XCTest
 

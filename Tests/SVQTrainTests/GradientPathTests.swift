@@ -3,7 +3,7 @@
 // run, the commitment loss would still pull the slots to their codes, and nothing else would fail.
 
 import SVQEngine
-import SVQModel
+import SVQModels
 import XCTest
 
 final class GradientPathTests: XCTestCase {

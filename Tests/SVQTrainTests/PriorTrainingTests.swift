@@ -4,7 +4,7 @@
 
 import Foundation
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQTrain
 import XCTest
 

@@ -4,7 +4,7 @@
 import Foundation
 import SafeTensors
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQNN
 import SVQTrain
 import XCTest

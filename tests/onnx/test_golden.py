@@ -1,5 +1,5 @@
 """The golden-tiny export (the official code's tiny model, imported with `svq import-official`) run by ONNX
-Runtime against the official PyTorch code's own outputs (Tests/SVQModelTests/Fixtures/nlotm-tiny): a check
+Runtime against the official PyTorch code's own outputs (Tests/SVQModelsTests/Fixtures/nlotm-tiny): a check
 that does not go through our runtime at all."""
 
 from pathlib import Path
@@ -10,7 +10,7 @@ import pytest
 from onnx_helpers import max_abs_diff, read_safetensors
 
 TOL = 1e-4
-FIXTURE = Path(__file__).resolve().parents[2] / "Tests/SVQModelTests/Fixtures/nlotm-tiny/golden.safetensors"
+FIXTURE = Path(__file__).resolve().parents[2] / "Tests/SVQModelsTests/Fixtures/nlotm-tiny/golden.safetensors"
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import XCTest
 import SafeTensors
 import SVQEngine
 import SVQNN
-import SVQModel
+import SVQModels
 
 final class DVAETests: XCTestCase {
     private func goldenDVAE() throws -> DVAE {

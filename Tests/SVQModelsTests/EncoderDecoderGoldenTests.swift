@@ -3,7 +3,7 @@
 
 import XCTest
 import SVQEngine
-import SVQModel
+import SVQModels
 import SVQNN
 
 final class EncoderDecoderGoldenTests: XCTestCase {

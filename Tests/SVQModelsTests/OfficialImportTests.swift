@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import SafeTensors
 import SVQEngine
-import SVQModel
+import SVQModels
 
 final class OfficialImportTests: XCTestCase {
     func testOfficialArgumentsMapToOurConfig() throws {

@@ -7,7 +7,7 @@ import XCTest
 import SafeTensors
 import SVQEngine
 import SVQNN
-import SVQModel
+import SVQModels
 
 final class SemanticPriorTests: XCTestCase {
     private static let config = SVQConfig.goldenTiny

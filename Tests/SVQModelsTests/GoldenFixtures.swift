@@ -5,7 +5,7 @@ import Foundation
 import XCTest
 import SafeTensors
 import SVQEngine
-import SVQModel
+import SVQModels
 
 enum Golden {
     static let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!

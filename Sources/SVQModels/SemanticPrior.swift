@@ -498,48 +498,6 @@ public final class SemanticPrior: Module {
         return IntTensor(out, shape: [local.shape[0], n * m])
     }
 
-    /// Code sets `[B, N·M]` (slot-major, `slots` = N) with each set's slots sorted by their codes, compared
-    /// block by block: the canonical listing of a set. The decoder treats slots as a set, so sorting changes
-    /// nothing it draws. `keyBlocks` are compared first, in the order given, then every block in index
-    /// order: keyed on the blocks that carry a factor, slots with equal values there sit next to each other.
-    /// `keyRanks`, if given, holds for each key block the rank of each of its local codes (a permutation of
-    /// 0..<P, e.g. `BlockVectorQuantizer.prototypeRanks`); key blocks are then compared by rank, so codes
-    /// that stand for one value can be made neighbours although their ids are not.
-    public static func sortedSlots(global: IntTensor, slots n: Int, keyBlocks: [Int] = [],
-                                   keyRanks: [[Int]] = []) -> IntTensor {
-        precondition(global.shape.count == 2 && n >= 1 && global.shape[1] % n == 0,
-                     "code sets must be [B, N·M] with N = \(n), got \(global.shape)")
-        let t = global.shape[1], m = t / n
-        precondition(keyBlocks.allSatisfy { (0..<m).contains($0) } && Set(keyBlocks).count == keyBlocks.count,
-                     "key blocks \(keyBlocks) must be distinct blocks of 0..<\(m)")
-        precondition(keyRanks.isEmpty || (keyRanks.count == keyBlocks.count
-                        && keyRanks.allSatisfy { Set($0) == Set(0..<$0.count) && $0.count == keyRanks[0].count }),
-                     "key ranks must be one permutation of 0..<P per key block")
-        let p = keyRanks.first?.count ?? 0
-        // Each slot's sort key: the key blocks (as ranks when given, else as ids), then every block's id.
-        func key(_ codes: ArraySlice<Int32>) -> [Int32] {
-            let first = codes.startIndex
-            let head = keyBlocks.enumerated().map { i, b -> Int32 in
-                let id = codes[first + b]
-                guard !keyRanks.isEmpty else { return id }
-                let local = Int(id) - b * p
-                precondition((0..<p).contains(local), "code \(id) at block \(b) is not one of its \(p) ids")
-                return Int32(keyRanks[i][local])
-            }
-            return head + codes
-        }
-        var out = global.values
-        for row in 0..<global.shape[0] {
-            let base = row * t
-            let slotCodes = (0..<n).map { s in global.values[(base + s * m)..<(base + (s + 1) * m)] }
-            let sorted = slotCodes.map { (key($0), $0) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }
-            for (s, entry) in sorted.enumerated() {
-                out.replaceSubrange((base + s * m)..<(base + (s + 1) * m), with: entry.1)
-            }
-        }
-        return IntTensor(out, shape: global.shape)
-    }
-
     /// Global ids `[B, N·M]` (or `[B, N, M]`) → local codes `[B, N, M]` in 0..<P. Every id must lie in its
     /// position's block (true for encoder codes and for samples with `restrictToBlock`; the official
     /// unrestricted sampler can break it).

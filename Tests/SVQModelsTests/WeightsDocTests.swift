@@ -13,7 +13,7 @@
 import Foundation
 import XCTest
 import SVQEngine
-import SVQModel
+import SVQModels
 
 final class WeightsDocTests: XCTestCase {
 
@@ -155,7 +155,7 @@ final class WeightsDocTests: XCTestCase {
     // MARK: - Inputs
 
     static func documentText() throws -> String {
-        let root = URL(fileURLWithPath: #filePath)   // <root>/Tests/SVQModelTests/WeightsDocTests.swift
+        let root = URL(fileURLWithPath: #filePath)   // <root>/Tests/SVQModelsTests/WeightsDocTests.swift
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         return try String(contentsOf: root.appendingPathComponent("docs/weights.md"), encoding: .utf8)
     }

@@ -3,7 +3,7 @@
 
 import XCTest
 import SVQEngine
-import SVQModel
+import SVQModels
 
 final class BestOfDecodingTests: XCTestCase {
     func testCodeAgreementIgnoresSlotOrder() {

@@ -5,7 +5,7 @@ import Foundation
 import XCTest
 import SafeTensors
 import SVQEngine
-import SVQModel
+import SVQModels
 
 final class SVQModelTests: XCTestCase {
     static func officialTiny() throws -> SVQModel {
