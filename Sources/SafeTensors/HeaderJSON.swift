@@ -158,18 +158,11 @@ struct JSONParser {
     }
 
     private mutating func parseObject(depth: Int) throws -> JSONObject {
-        guard depth <= JSONParser.maxDepth else {
-            throw syntaxError("JSON nested deeper than \(JSONParser.maxDepth) levels")
-        }
-        i += 1  // {
+        let close = UInt8(ascii: "}")
         var object = JSONObject()
         var seen = Set<String>()
-        skipWhitespace()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
-            i += 1
-            return object
-        }
-        while true {
+        guard try enterContainer(depth: depth, close: close) else { return object }
+        repeat {
             skipWhitespace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else {
                 throw syntaxError("expected a string key but found \(describeByte())")
@@ -183,40 +176,46 @@ struct JSONParser {
                 object.firstDuplicateKey = key
             }
             object.members.append(JSONMember(key: key, value: value))
-            skipWhitespace()
-            guard i < bytes.count else { throw syntaxError("unterminated object") }
-            if bytes[i] == UInt8(ascii: ",") {
-                i += 1
-                continue
-            }
-            try expect(UInt8(ascii: "}"), "',' or '}'")
-            return object
-        }
+        } while try moreElements(close: close, in: "object")
+        return object
     }
 
     private mutating func parseArray(depth: Int) throws -> [JSONValue] {
+        let close = UInt8(ascii: "]")
+        var array: [JSONValue] = []
+        guard try enterContainer(depth: depth, close: close) else { return array }
+        repeat {
+            skipWhitespace()
+            array.append(try parseValue(depth: depth))
+        } while try moreElements(close: close, in: "array")
+        return array
+    }
+
+    /// Steps past an object's or array's opening bracket (refusing to nest deeper than `maxDepth`). Returns
+    /// whether elements follow; if not, the closing bracket is consumed too.
+    private mutating func enterContainer(depth: Int, close: UInt8) throws -> Bool {
         guard depth <= JSONParser.maxDepth else {
             throw syntaxError("JSON nested deeper than \(JSONParser.maxDepth) levels")
         }
-        i += 1  // [
-        var array: [JSONValue] = []
+        i += 1
         skipWhitespace()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
+        if i < bytes.count, bytes[i] == close {
             i += 1
-            return array
+            return false
         }
-        while true {
-            skipWhitespace()
-            array.append(try parseValue(depth: depth))
-            skipWhitespace()
-            guard i < bytes.count else { throw syntaxError("unterminated array") }
-            if bytes[i] == UInt8(ascii: ",") {
-                i += 1
-                continue
-            }
-            try expect(UInt8(ascii: "]"), "',' or ']'")
-            return array
+        return true
+    }
+
+    /// After an element: consumes the ',' before another one (true) or the closing bracket (false).
+    private mutating func moreElements(close: UInt8, in container: String) throws -> Bool {
+        skipWhitespace()
+        guard i < bytes.count else { throw syntaxError("unterminated \(container)") }
+        if bytes[i] == UInt8(ascii: ",") {
+            i += 1
+            return true
         }
+        try expect(close, "',' or '\(Character(Unicode.Scalar(close)))'")
+        return false
     }
 
     private mutating func parseNumber() throws -> JSONNumber {

@@ -384,47 +384,19 @@ public struct SafeTensorsFile: Sendable {
         let n = info.elementCount
         switch info.dtype {
         case .f32:
+            #if _endian(little)
             return try withBytes(info) { raw in
                 [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
-                    #if _endian(little)
                     if n > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw) }
-                    #else
-                    for k in 0..<n {
-                        buffer[k] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)))
-                    }
-                    #endif
                     initialized = n
                 }
             }
-        case .f64:
-            return try withBytes(info) { raw in
-                [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
-                    for k in 0..<n {
-                        let bits = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self))
-                        buffer[k] = Float(Double(bitPattern: bits))
-                    }
-                    initialized = n
-                }
-            }
-        case .f16:
-            return try withBytes(info) { raw in
-                [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
-                    for k in 0..<n {
-                        buffer[k] = floatFromHalfBits(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)))
-                    }
-                    initialized = n
-                }
-            }
-        case .bf16:
-            return try withBytes(info) { raw in
-                [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
-                    for k in 0..<n {
-                        let bits = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))
-                        buffer[k] = Float(bitPattern: UInt32(bits) << 16)
-                    }
-                    initialized = n
-                }
-            }
+            #else
+            return try withBytes(info) { load($0, count: n, as: UInt32.self) { Float(bitPattern: $0) } }
+            #endif
+        case .f64: return try withBytes(info) { load($0, count: n, as: UInt64.self) { Float(Double(bitPattern: $0)) } }
+        case .f16: return try withBytes(info) { load($0, count: n, as: UInt16.self, floatFromHalfBits) }
+        case .bf16: return try withBytes(info) { load($0, count: n, as: UInt16.self) { Float(bitPattern: UInt32($0) << 16) } }
         default:
             throw wrongDType(info, "floats()", "F32, F64, F16 and BF16")
         }
