@@ -56,14 +56,14 @@ public final class Model: @unchecked Sendable {
         guard url.isFileURL else { throw SVQError(.ioError, "cannot read \(url): not a file URL") }
         let file = try url.withUnsafeFileSystemRepresentation { path in
             guard let path else { throw SVQError(.ioError, "cannot read \(url.path): not a valid file-system path") }
-            return try FileReading.open(path: path)
+            return try ModelFile.open(path: path)
         }
         try self.init(file: file)
     }
 
     /// Loads an SVQ weights file held in memory. Throws `SVQError.invalidModel` (with the reason) for
-    /// anything else: not safetensors, truncated, not our format or version, tensors that do not match
-    /// the config, non-finite weights, or sizes beyond what the file itself holds.
+    /// anything else: not safetensors, truncated, not our format or version, an invalid config, tensors
+    /// that do not match the config, non-finite weights, or sizes beyond what the file itself holds.
     public init(data: Data) throws {
         model = try ModelFile.load(data)
         info = ModelInfo(model.config)

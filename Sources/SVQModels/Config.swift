@@ -90,9 +90,26 @@ public struct SVQConfig: Codable, Equatable, Sendable {
         }
     }
 
-    /// Checks that the sizes fit together; the message names the first problem.
+    /// Slot-attention iterations a config may ask for (the official models use 3): each costs a full
+    /// attention pass, so a far larger count comes from a hostile file rather than a useful model.
+    public static let maxIterations = 100
+
+    /// Checks that the sizes fit together and stay within what the model and the runtime can hold; the
+    /// message names the first problem. A config that passes has a `tensorTally`.
+    /// - Throws: `SVQModelError` of kind `.invalidConfig`.
     public func validate() throws {
-        func require(_ ok: Bool, _ message: String) throws { if !ok { throw SVQConfigError(message) } }
+        func require(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+            if !ok { throw SVQModelError(.invalidConfig, "invalid SVQ config: " + message()) }
+        }
+        func product(_ xs: Int...) throws -> Int {
+            var n = 1
+            for x in xs {
+                let (p, overflow) = n.multipliedReportingOverflow(by: x)
+                try require(!overflow, "the sizes \(xs) overflow when multiplied")
+                n = p
+            }
+            return n
+        }
         try require(imageSize > 0 && imageSize % 4 == 0, "image_size \(imageSize) must be a positive multiple of 4")
         try require(featureSize > 0 && imageSize % featureSize == 0 && [1, 2, 4].contains(imageSize / featureSize),
                     "image_size / feature_size must be 1, 2 or 4 (got \(imageSize) / \(featureSize))")
@@ -114,12 +131,26 @@ public struct SVQConfig: Codable, Equatable, Sendable {
             try require(p.dModel % p.numHeads == 0, "prior d_model \(p.dModel) must be divisible by its heads \(p.numHeads)")
             try require(p.dropout >= 0 && p.dropout < 1, "prior dropout must be in [0, 1)")
         }
+        try require(numIterations <= Self.maxIterations, "num_iterations \(numIterations) exceeds the limit of \(Self.maxIterations)")
+        // More slots than inputs is meaningless, and with random slot init and no prior no tensor bounds N.
+        let inputs = try product(featureSize, featureSize)
+        try require(numSlots <= inputs, "num_slots \(numSlots) exceeds the \(inputs) slot-attention inputs")
+        // The runtime passes these sizes as int32 through the C API, and per-image element counts below 2³¹
+        // keep every batch size (an int32) times them within an Int.
+        let perImage = [("image_size", imageSize), ("image_channels", imageChannels), ("num_slots", numSlots),
+                        ("num_blocks", numBlocks), ("num_prototypes", numPrototypes), ("slot_size", slotSize),
+                        ("vocab_size", vocabSize),
+                        ("tokens per image", try product(tokenGridSize, tokenGridSize)),
+                        ("values per image", try product(imageSize, imageSize, imageChannels)),
+                        ("mask values per image", try product(numSlots, imageSize, imageSize)),
+                        ("slot values per image", try product(numSlots, slotSize)),
+                        ("codes per image", try product(numSlots, numBlocks)),
+                        ("codebook values", try product(numPrototypes, blockSize))]
+        for (name, size) in perImage {
+            try require(size <= Int(Int32.max), "\(name) \(size) exceeds the largest supported size \(Int32.max)")
+        }
+        try require(tensorTally != nil, "the model's tensors would hold more values than an Int can count")
     }
-}
-
-public struct SVQConfigError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ d: String) { description = "invalid SVQ config: " + d }
 }
 
 // MARK: - Presets

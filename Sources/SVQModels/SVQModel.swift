@@ -1,8 +1,6 @@
 // The whole SVQ model: image → codes (encode), codes → image (decode), and the semantic prior's
-// scenes, plus our weights format (safetensors with the config and a format version in the metadata).
+// scenes. Its weights format and loader are in WeightsFile.swift.
 
-import Foundation
-import SafeTensors
 import SVQEngine
 import SVQNN
 
@@ -34,9 +32,6 @@ public final class SVQModel: Module {
     public let prior: SemanticPrior?
     public let config: SVQConfig
 
-    /// Version of our weights format, stored as `format_version` in the file metadata.
-    public static let formatVersion = "1"
-
     /// A randomly initialised model.
     public init(config: SVQConfig, rng: inout RandomGenerator) throws {
         try config.validate()
@@ -48,45 +43,6 @@ public final class SVQModel: Module {
         prior = config.prior == nil ? nil : SemanticPrior(config: config, rng: &rng)
     }
 
-    /// Loads a model written by `save(to:)` (or the converter). Throws if the file is not an SVQ weights
-    /// file, has another format version, or its tensors do not match its own config.
-    public convenience init(file: SafeTensorsFile) throws {
-        guard file.metadata["format"] == "svq" else {
-            throw SVQModelError("not an SVQ weights file (metadata has no \"format\": \"svq\")")
-        }
-        guard file.metadata["format_version"] == Self.formatVersion else {
-            throw SVQModelError("weights format version \(file.metadata["format_version"] ?? "none") is not supported (this library reads version \(Self.formatVersion))")
-        }
-        guard let json = file.metadata["config"], let data = json.data(using: .utf8) else {
-            throw SVQModelError("weights file has no \"config\" in its metadata")
-        }
-        let config: SVQConfig
-        do { config = try JSONDecoder().decode(SVQConfig.self, from: data) } catch {
-            throw SVQModelError("the config in the weights file is not valid: \(error)")
-        }
-        var rng = RandomGenerator(seed: 0)
-        try self.init(config: config, rng: &rng)
-        try load(from: file)
-    }
-
-    public convenience init(contentsOf url: URL) throws {
-        try self.init(file: try SafeTensorsFile(contentsOf: url))
-    }
-
-    /// The metadata our weights files carry: format, version and the full config as JSON.
-    public var metadata: [String: String] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json = String(decoding: (try? encoder.encode(config)) ?? Data(), as: UTF8.self)
-        return ["format": "svq", "format_version": Self.formatVersion, "config": json]
-    }
-
-    /// Writes the model in our weights format, atomically.
-    public func save(to url: URL) throws { try saveWeights(to: url, metadata: metadata) }
-
-    /// The model in our weights format, as bytes.
-    public func serialized() throws -> Data { try weightsData(metadata: metadata) }
-
     /// A copy of this model with a freshly initialised prior of sizes `prior` (every other tensor copied):
     /// to train a prior of another size on the same encoder and decoder.
     public func withFreshPrior(_ prior: PriorConfig, rng: inout RandomGenerator) throws -> SVQModel {
@@ -96,7 +52,7 @@ public final class SVQModel: Module {
         let mine = Dictionary(uniqueKeysWithValues: namedTensors().map { ($0.name, $0.tensor) })
         for (name, tensor) in fresh.namedTensors() where !name.hasPrefix("prior.") {
             guard let source = mine[name], source.shape == tensor.shape else {
-                throw SVQModelError("withFreshPrior: tensor \(name) has no counterpart of shape \(tensor.shape)")
+                throw SVQModelError(.tensorMismatch, "withFreshPrior: tensor \(name) has no counterpart of shape \(tensor.shape)")
             }
             tensor.assign(source)
         }
@@ -164,17 +120,12 @@ public final class SVQModel: Module {
         try imageDecoder.loadOfficial(svq)
         let leftovers = svq.unused()
         guard leftovers.isEmpty else {
-            throw OfficialImportError("tensors not understood (is the config right?): \(leftovers.prefix(10).joined(separator: ", "))")
+            throw SVQModelError.officialMismatch("tensors not understood (is the config right?): \(leftovers.prefix(10).joined(separator: ", "))")
         }
         switch (prior, priorStateDict) {
         case let (p?, sd?): try p.loadOfficial(sd)
-        case (nil, _?): throw OfficialImportError("a prior checkpoint was given but the config has no prior")
+        case (nil, _?): throw SVQModelError.officialMismatch("a prior checkpoint was given but the config has no prior")
         default: break
         }
     }
-}
-
-public struct SVQModelError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ d: String) { description = d }
 }

@@ -26,53 +26,61 @@ public struct WeightsMismatchError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// Copies `prefix + name` from `file` into each of `tensors`. With `strict`, tensors under `prefix` in the
+/// file that are not in the list are an error too. Nothing is modified unless everything matches.
+/// - Throws: `WeightsMismatchError` (naming the file's tensors), or `SafeTensorsError` if a read fails.
+public func loadTensors(_ tensors: [(name: String, tensor: Tensor)], from file: SafeTensorsFile,
+                        prefix: String = "", strict: Bool = true) throws {
+    var problems = WeightsMismatchError()
+    var matched: [(Tensor, String)] = []
+    for (name, t) in tensors {
+        let stored = prefix + name
+        guard let info = file.info(stored) else { problems.missing.append(stored); continue }
+        guard info.dtype.isConvertibleToFloat else {
+            problems.wrongTypes.append("\(stored) (\(info.dtype))")
+            continue
+        }
+        guard info.shape == t.shape else {
+            problems.shapeMismatches.append("\(stored) expects \(t.shape), file has \(info.shape)")
+            continue
+        }
+        matched.append((t, stored))
+    }
+    if strict {
+        let known = Set(tensors.map { prefix + $0.name })
+        problems.unexpected = file.names.filter { $0.hasPrefix(prefix) && !known.contains($0) }
+    }
+    guard problems.isEmpty else { throw problems }
+    // Every name, type and shape is checked before the first value changes; the values are then read one
+    // tensor at a time into the tensors' own buffers (from the file itself for SafeTensorsFile(fileAt:),
+    // where a read error could then still leave them partly loaded).
+    for (t, name) in matched {
+        try file.readFloats(name, into: UnsafeMutableBufferPointer(start: t.data, count: t.count))
+    }
+}
+
 extension Module {
-    /// Copies every tensor of this module from `file`, by name. With `strict`, tensors in the file that the
-    /// module does not have are an error too. Nothing is modified unless everything matches.
-    public func load(from file: SafeTensorsFile, strict: Bool = true) throws {
-        let mine = namedTensors()
-        var problems = WeightsMismatchError()
-        var matched: [(Tensor, String)] = []
-        for (name, t) in mine {
-            guard let info = file.info(name) else { problems.missing.append(name); continue }
-            guard info.dtype.isConvertibleToFloat else {
-                problems.wrongTypes.append("\(name) (\(info.dtype))")
-                continue
-            }
-            guard info.shape == t.shape else {
-                problems.shapeMismatches.append("\(name) expects \(t.shape), file has \(info.shape)")
-                continue
-            }
-            matched.append((t, name))
-        }
-        if strict {
-            let known = Set(mine.map(\.name))
-            problems.unexpected = file.names.filter { !known.contains($0) }
-        }
-        guard problems.isEmpty else { throw problems }
-        // Every name, type and shape is checked before the first value changes; the values are then read one
-        // tensor at a time into the module's own buffers (from the file itself for SafeTensorsFile(fileAt:),
-        // where a read error could then still leave the module partly loaded).
-        for (t, name) in matched {
-            try file.readFloats(name, into: UnsafeMutableBufferPointer(start: t.data, count: t.count))
-        }
+    /// Copies every tensor of this module from `file`, where it is named `prefix` + its name (see
+    /// `loadTensors`). With `strict`, tensors under `prefix` that the module does not have are an error too.
+    public func load(from file: SafeTensorsFile, prefix: String = "", strict: Bool = true) throws {
+        try loadTensors(namedTensors(), from: file, prefix: prefix, strict: strict)
     }
 
     /// Serialises every tensor of this module (F32, by name) with `metadata` into safetensors bytes.
     public func weightsData(metadata: [String: String] = [:]) throws -> Data {
-        var writer = SafeTensorsWriter(metadata: metadata)
-        for (name, t) in namedTensors() {
-            try writer.add(name, floats: t.scalars, shape: t.shape)
-        }
-        return try writer.serialize()
+        try weightsWriter(metadata: metadata).serialize()
     }
 
     /// Writes this module's tensors to a safetensors file atomically (a temporary file, then a rename).
     public func saveWeights(to url: URL, metadata: [String: String] = [:]) throws {
+        try weightsWriter(metadata: metadata).write(to: url)
+    }
+
+    private func weightsWriter(metadata: [String: String]) throws -> SafeTensorsWriter {
         var writer = SafeTensorsWriter(metadata: metadata)
         for (name, t) in namedTensors() {
             try writer.add(name, floats: t.scalars, shape: t.shape)
         }
-        try writer.write(to: url)
+        return writer
     }
 }

@@ -48,7 +48,7 @@ private func encode<Pixel>(_ handle: OpaquePointer?, _ images: UnsafePointer<Pix
     let shape = [Int(batch), Int(height), Int(width), Int(channels)]
     let b = try info.checkImageShape(shape)
     let n = info.numSlots, s = info.imageSize
-    // Per-image counts are below 2³¹ (ModelFile) and batch is an Int32: these products cannot overflow.
+    // Per-image counts are below 2³¹ (SVQConfig.validate) and batch is an Int32: these products cannot overflow.
     try checkCapacity(codesCapacity, b * n * info.numBlocks, "codes")
     if masks != nil { try checkCapacity(masksCapacity, b * n * s * s, "masks") }
     if slots != nil { try checkCapacity(slotsCapacity, b * n * info.slotSize, "slots") }

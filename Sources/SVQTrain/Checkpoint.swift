@@ -4,7 +4,6 @@
 
 import Foundation
 import SafeTensors
-import SVQEngine
 import SVQModels
 import SVQNN
 import SVQOptim
@@ -50,58 +49,41 @@ public enum Checkpoint {
         public let metadata: [String: String]
     }
 
+    /// Reads and checks the header. Throws `TrainingError(.invalidCheckpoint)`, or `SVQModelError` for an
+    /// invalid config.
     public static func header(_ file: SafeTensorsFile) throws -> Header {
         guard file.metadata["format"] == format else {
-            throw TrainingError("not a training checkpoint (metadata format is \(file.metadata["format"] ?? "missing"), expected \(format))")
+            throw TrainingError(.invalidCheckpoint, "not a training checkpoint (metadata format is \(file.metadata["format"] ?? "missing"), expected \(format))")
         }
         guard file.metadata["format_version"] == formatVersion else {
-            throw TrainingError("checkpoint format version \(file.metadata["format_version"] ?? "missing") is not supported (expected \(formatVersion))")
+            throw TrainingError(.invalidCheckpoint, "checkpoint format version \(file.metadata["format_version"] ?? "missing") is not supported (expected \(formatVersion))")
         }
         guard let kindText = file.metadata["kind"], let kind = CheckpointKind(rawValue: kindText) else {
-            throw TrainingError("checkpoint has no valid \"kind\"")
+            throw TrainingError(.invalidCheckpoint, "checkpoint has no valid \"kind\"")
         }
         guard let stepText = file.metadata["step"], let step = Int(stepText), step >= 0 else {
-            throw TrainingError("checkpoint has no valid \"step\"")
+            throw TrainingError(.invalidCheckpoint, "checkpoint has no valid \"step\"")
         }
-        guard let configJSON = file.metadata["config"], let options = file.metadata["options"] else {
-            throw TrainingError("checkpoint lacks its config or options")
+        guard let options = file.metadata["options"] else {
+            throw TrainingError(.invalidCheckpoint, "checkpoint lacks its options")
         }
-        let config: SVQConfig
-        do { config = try JSONDecoder().decode(SVQConfig.self, from: Data(configJSON.utf8)) } catch {
-            throw TrainingError("checkpoint config is not valid: \(error)")
-        }
-        return Header(kind: kind, step: step, config: config, optionsJSON: options, metadata: file.metadata)
+        return Header(kind: kind, step: step, config: try SVQConfig(metadata: file.metadata), optionsJSON: options,
+                      metadata: file.metadata)
     }
 
-    /// A model built from the checkpoint's config with its `model.*` tensors.
+    /// The checkpoint's model: its config with its `model.*` tensors, loaded as every untrusted model file is
+    /// (`SVQModel(config:file:prefix:)`, which throws `SVQModelError`).
     public static func loadModel(_ file: SafeTensorsFile) throws -> SVQModel {
-        let h = try header(file)
-        var rng = RandomGenerator(seed: 0)
-        let model = try SVQModel(config: h.config, rng: &rng)
-        try assign(model.namedTensors(), prefix: "model.", from: file)
-        return model
+        try SVQModel(config: try header(file).config, file: file, prefix: "model.")
     }
 
-    /// Restores `optimizer`'s moments and step from the checkpoint.
+    /// Restores `optimizer`'s moments (its `optimizer.*` tensors, all checked before any is changed) and step.
     public static func restore(_ optimizer: Adam, from file: SafeTensorsFile) throws {
         let h = try header(file)
-        try assign(optimizer.stateTensors(), prefix: "optimizer.", from: file)
-        optimizer.restore(stepCount: h.step)
-    }
-
-    /// Copies `prefix + name` for every tensor, checking all names and shapes before changing anything.
-    static func assign(_ tensors: [(name: String, tensor: Tensor)], prefix: String, from file: SafeTensorsFile) throws {
-        var values: [(Tensor, [Float])] = []
-        for (name, t) in tensors {
-            guard let info = file.info(prefix + name) else {
-                throw TrainingError("checkpoint lacks tensor \(prefix + name)")
-            }
-            guard info.shape == t.shape else {
-                throw TrainingError("checkpoint tensor \(prefix + name) has shape \(info.shape), expected \(t.shape)")
-            }
-            values.append((t, try file.floats(prefix + name)))
+        do { try loadTensors(optimizer.stateTensors(), from: file, prefix: "optimizer.") } catch let mismatch as WeightsMismatchError {
+            throw TrainingError(.invalidCheckpoint, "checkpoint optimizer state: \(mismatch)")
         }
-        for (t, v) in values { t.assign(v) }
+        optimizer.restore(stepCount: h.step)
     }
 }
 

@@ -33,7 +33,7 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
 
     public func validate() throws {
         guard batchSize >= 1, steps >= 0, warmupSteps >= 0, halfLifeSteps >= 1, learningRate > 0, clipNorm > 0 else {
-            throw TrainingError("prior training options out of range: \(self)")
+            throw TrainingError(.invalidOptions, "prior training options out of range: \(self)")
         }
     }
 }
@@ -52,17 +52,17 @@ public final class PriorTrainer {
 
     public init(model: SVQModel, codes: CodeCache, validationCodes: CodeCache? = nil, options: PriorTrainingOptions) throws {
         try options.validate()
-        guard let prior = model.prior else { throw TrainingError("the model has no prior (its config has no \"prior\")") }
+        guard let prior = model.prior else { throw TrainingError(.inputMismatch, "the model has no prior (its config has no \"prior\")") }
         guard codes.codes.shape.count == 2, codes.codes.shape[1] == model.config.codesPerImage else {
-            throw TrainingError("cached codes \(codes.codes.shape) do not fit the model's N·M = \(model.config.codesPerImage)")
+            throw TrainingError(.inputMismatch, "cached codes \(codes.codes.shape) do not fit the model's N·M = \(model.config.codesPerImage)")
         }
         if let held = validationCodes {
             guard held.codes.shape.count == 2, held.codes.shape[1] == model.config.codesPerImage, held.count > 0 else {
-                throw TrainingError("held-out codes \(held.codes.shape) do not fit the model's N·M = \(model.config.codesPerImage)")
+                throw TrainingError(.inputMismatch, "held-out codes \(held.codes.shape) do not fit the model's N·M = \(model.config.codesPerImage)")
             }
         }
         guard codes.count >= options.batchSize else {
-            throw TrainingError("\(codes.count) code sets is fewer than one batch of \(options.batchSize)")
+            throw TrainingError(.inputMismatch, "\(codes.count) code sets is fewer than one batch of \(options.batchSize)")
         }
         self.model = model
         self.prior = prior
@@ -128,7 +128,7 @@ extension PriorTrainer: TrainingTask {
 
     public func runStep() throws -> [Float] {
         let r = trainStep()
-        if let problem = nonFinite { throw TrainingError("training stopped: \(problem)") }
+        if let problem = nonFinite { throw TrainingError(.nonFiniteGradients, "training stopped: \(problem)") }
         return [r.loss, r.gradientMax]
     }
 
@@ -144,7 +144,7 @@ extension PriorTrainer: TrainingTask {
 
     private static func options(in file: SafeTensorsFile, at url: URL) throws -> PriorTrainingOptions {
         let header = try Checkpoint.header(file)
-        guard header.kind == .prior else { throw TrainingError("\(url.path) is a \(header.kind.rawValue) checkpoint, not a prior one") }
+        guard header.kind == .prior else { throw TrainingError(.invalidCheckpoint, "\(url.path) is a \(header.kind.rawValue) checkpoint, not a prior one") }
         return try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(header.optionsJSON.utf8))
     }
 

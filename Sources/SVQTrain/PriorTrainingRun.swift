@@ -25,7 +25,7 @@ extension ImageSet {
     /// The images of one split of a folder of PNGs, at `size`×`size`.
     public static func load(folder: URL, split: DatasetSplit, size: Int) throws -> ImageSet {
         let part = try ImageFolder(directory: folder).split(split)
-        guard part.count > 0 else { throw TrainingError("no PNG images in the \(split) split of \(folder.path)") }
+        guard part.count > 0 else { throw TrainingError(.inputMismatch, "no PNG images in the \(split) split of \(folder.path)") }
         let images = try part.loadAll(size: size)
         return ImageSet(interleavedRGB: images.map { $0.pixels }, height: size, width: size)
     }
@@ -44,15 +44,15 @@ public enum PriorTrainingRun {
         let fileManager = FileManager.default
         if resume {
             guard fileManager.fileExists(atPath: run.checkpoint.path) else {
-                throw TrainingError("nothing to resume: \(run.checkpoint.path) does not exist")
+                throw TrainingError(.runFolderConflict, "nothing to resume: \(run.checkpoint.path) does not exist")
             }
             guard priorSizes == nil else {
-                throw TrainingError("a resumed run keeps its own prior sizes; new sizes start a new run")
+                throw TrainingError(.invalidOptions, "a resumed run keeps its own prior sizes; new sizes start a new run")
             }
             // Fails before any encoding when the checkpoint is not a prior run's.
             _ = try PriorTrainer.options(inCheckpoint: run.checkpoint)
         } else if fileManager.fileExists(atPath: run.checkpoint.path) {
-            throw TrainingError("\(run.checkpoint.path) exists: resume it, or choose another run folder")
+            throw TrainingError(.runFolderConflict, "\(run.checkpoint.path) exists: resume it, or choose another run folder")
         }
         try options.validate()
 

@@ -48,7 +48,7 @@ public struct SVQTrainingOptions: Codable, Equatable, Sendable {
     }
 
     public func validate() throws {
-        func require(_ ok: Bool, _ m: String) throws { if !ok { throw TrainingError(m) } }
+        func require(_ ok: Bool, _ m: String) throws { if !ok { throw TrainingError(.invalidOptions, m) } }
         try require(batchSize >= 1, "batch size must be positive")
         try require(steps >= 0, "steps must not be negative")
         try require(warmupSteps >= 0 && halfLifeSteps >= 1 && temperatureSteps >= 0, "schedule lengths must be positive")
@@ -103,10 +103,10 @@ public final class SVQTrainer {
         try options.validate()
         let c = model.config
         guard images.channels == c.imageChannels, images.height == c.imageSize, images.width == c.imageSize else {
-            throw TrainingError("images are \(images.channels)×\(images.height)×\(images.width) but the model takes \(c.imageChannels)×\(c.imageSize)×\(c.imageSize)")
+            throw TrainingError(.inputMismatch, "images are \(images.channels)×\(images.height)×\(images.width) but the model takes \(c.imageChannels)×\(c.imageSize)×\(c.imageSize)")
         }
         guard images.count >= options.batchSize else {
-            throw TrainingError("\(images.count) training images is fewer than one batch of \(options.batchSize)")
+            throw TrainingError(.inputMismatch, "\(images.count) training images is fewer than one batch of \(options.batchSize)")
         }
         self.model = model
         self.options = options
@@ -200,9 +200,36 @@ public final class SVQTrainer {
     }
 }
 
-public struct TrainingError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ d: String) { description = d }
+/// Why a training run could not start, continue or go on: a kind callers can branch on and a message that
+/// names the problem.
+public struct TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// What went wrong.
+    public enum Kind: Sendable, Equatable, Hashable, CaseIterable {
+        /// Options out of range, or options a resumed run cannot change.
+        case invalidOptions
+        /// A model, images or codes that do not fit the run: a model without a prior to train, images of
+        /// another size, codes of another layout, fewer examples than one batch, an empty split, or other
+        /// images than the checkpoint's.
+        case inputMismatch
+        /// Not a usable checkpoint of this kind of run: another format or version, a missing or malformed
+        /// header entry, or optimizer state that does not match.
+        case invalidCheckpoint
+        /// A run folder in a state the request does not fit: nothing to resume, a run already there, or a
+        /// log with other columns.
+        case runFolderConflict
+        /// A gradient became NaN or infinite, so training stopped.
+        case nonFiniteGradients
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
 }
 
 extension SVQTrainer: TrainingTask {
@@ -213,7 +240,7 @@ extension SVQTrainer: TrainingTask {
 
     public func runStep() throws -> [Float] {
         let m = trainStep()
-        if let problem = nonFinite { throw TrainingError("training stopped: \(problem)") }
+        if let problem = nonFinite { throw TrainingError(.nonFiniteGradients, "training stopped: \(problem)") }
         return [m.loss, m.dvaeMSE, m.crossEntropy, m.commitment, m.temperature, m.gradientMax, m.batchCodeUsage, m.liveCodes]
     }
 
@@ -227,11 +254,11 @@ extension SVQTrainer: TrainingTask {
     public static func resume(from url: URL, images: ImageSet, steps: Int? = nil) throws -> SVQTrainer {
         let file = try SafeTensorsFile(contentsOf: url)
         let header = try Checkpoint.header(file)
-        guard header.kind == .svq else { throw TrainingError("\(url.path) is a \(header.kind.rawValue) checkpoint, not an SVQ one") }
+        guard header.kind == .svq else { throw TrainingError(.invalidCheckpoint, "\(url.path) is a \(header.kind.rawValue) checkpoint, not an SVQ one") }
         var options = try JSONDecoder().decode(SVQTrainingOptions.self, from: Data(header.optionsJSON.utf8))
         if let steps { options.steps = steps }
         if let fp = header.metadata["data_fingerprint"], fp != String(images.fingerprint) {
-            throw TrainingError("the training images differ from the ones this checkpoint was trained on (pixel checksum); resume on the same folder and split")
+            throw TrainingError(.inputMismatch, "the training images differ from the ones this checkpoint was trained on (pixel checksum); resume on the same folder and split")
         }
         let model = try Checkpoint.loadModel(file)
         let trainer = try SVQTrainer(model: model, images: images, options: options)

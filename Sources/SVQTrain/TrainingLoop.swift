@@ -145,7 +145,7 @@ public final class MetricsLog {
         if step > 0, let text = try? String(contentsOf: url, encoding: .utf8) {
             let existing = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
             guard existing.first == header else {
-                throw TrainingError("\(url.path) has other columns than this run; move it away to start a new log")
+                throw TrainingError(.runFolderConflict, "\(url.path) has other columns than this run; move it away to start a new log")
             }
             for line in existing.dropFirst() {
                 if let first = line.split(separator: ",").first, let s = Double(first), Int(s) <= step { lines.append(line) }

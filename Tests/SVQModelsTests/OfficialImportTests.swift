@@ -12,9 +12,28 @@ final class OfficialImportTests: XCTestCase {
         var without = SVQConfig.goldenTiny
         without.prior = nil
         XCTAssertEqual(try SVQConfig(officialArguments: args, includePrior: false), without)
-        XCTAssertThrowsError(try SVQConfig(officialArguments: ["slot_init_type": "fancy"], includePrior: false))
+        XCTAssertThrowsError(try SVQConfig(officialArguments: ["slot_init_type": "fancy"], includePrior: false)) { e in
+            XCTAssertEqual((e as? SVQModelError)?.kind, .unsupported, "\(e)")
+        }
         XCTAssertThrowsError(try SVQConfig(officialArguments: ["slot_size": 100, "num_blocks": 8], includePrior: false)) { e in
+            XCTAssertEqual((e as? SVQModelError)?.kind, .invalidConfig, "\(e)")
             XCTAssertTrue("\(e)".contains("divisible"), "\(e)")
+        }
+        // A whole number too large for an Int is an error, not a trap.
+        XCTAssertThrowsError(try SVQConfig(officialArguments: ["num_slots": 1e300], includePrior: false)) { e in
+            XCTAssertEqual((e as? SVQModelError)?.kind, .invalidConfig, "\(e)")
+            XCTAssertTrue("\(e)".contains("num_slots"), "\(e)")
+        }
+    }
+
+    func testAMismatchedCheckpointIsATensorMismatch() throws {
+        var config = Golden.config
+        config.numDecoderLayers += 1
+        var rng = RandomGenerator(seed: 0)
+        let model = try SVQModel(config: config, rng: &rng)
+        XCTAssertThrowsError(try model.loadOfficial(svq: Golden.svqStateDict, prior: Golden.priorStateDict)) { e in
+            XCTAssertEqual((e as? SVQModelError)?.kind, .tensorMismatch, "\(e)")
+            XCTAssertTrue("\(e)".contains("official checkpoint: missing tensor \"image_decoder.tf.blocks.2"), "\(e)")
         }
     }
 

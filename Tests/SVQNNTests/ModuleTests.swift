@@ -71,6 +71,30 @@ final class ModuleTests: XCTestCase {
         XCTAssertEqual(net.slotMu.scalars, before)
     }
 
+    /// With a prefix (a checkpoint keeps its model under "model."), names carry it and strictness covers
+    /// only the tensors under it.
+    func testLoadUnderAPrefix() throws {
+        let a = Net(seed: 1), b = Net(seed: 2)
+        var w = SafeTensorsWriter()
+        for (name, t) in a.namedTensors() { try w.add("model." + name, floats: t.scalars, shape: t.shape) }
+        try w.add("optimizer.step", floats: [0], shape: [1])
+        let file = try SafeTensorsFile(data: try w.serialize())
+        try b.load(from: file, prefix: "model.")
+        XCTAssertEqual(a.namedTensors().map(\.tensor.scalars), b.namedTensors().map(\.tensor.scalars))
+        XCTAssertThrowsError(try b.load(from: file)) { error in
+            XCTAssertTrue((error as! WeightsMismatchError).missing.contains("slot_mu"))
+        }
+
+        var extra = SafeTensorsWriter()
+        for (name, t) in a.namedTensors() where name != "slot_mu" { try extra.add("model." + name, floats: t.scalars, shape: t.shape) }
+        try extra.add("model.stranger", floats: [0], shape: [1])
+        XCTAssertThrowsError(try b.load(from: try SafeTensorsFile(data: try extra.serialize()), prefix: "model.")) { error in
+            let e = error as! WeightsMismatchError
+            XCTAssertEqual(e.missing, ["model.slot_mu"])
+            XCTAssertEqual(e.unexpected, ["model.stranger"])
+        }
+    }
+
     func testFreezeStopsRecording() {
         let net = Net(seed: 4)
         net.freeze()

@@ -36,7 +36,7 @@ final class LoadingTests: XCTestCase {
     }
 
     func testPresetsLoad() throws {
-        // The preflight names tensors of docs/weights.md; every preset's file must pass it.
+        // The loader's bound counts every preset's tensors from its sizes; every preset's file must pass it.
         for (name, config) in [("cpu-sprites", SVQConfig.cpuSprites), ("micro", TestModels.microConfig)] {
             var c = config
             XCTAssertNoThrow(try SVQ.Model(data: TestModels.serialized(c, seed: 1)), name)
@@ -125,16 +125,16 @@ final class LoadingTests: XCTestCase {
 
     func testWrongShapesMissingAndExtraTensorsAreRejected() {
         let data = TestModels.microData
-        // A tensor the preflight does not look at, with another shape: SVQModel's strict load reports it.
+        // A tensor with another shape, one with another shape and size, a missing and an extra tensor: the
+        // strict load names each.
         let reshaped = TestModels.rewritten(data, tensors: { name, values, shape in
             name == "image_encoder.mlp2.bias" ? ([Float](repeating: 0, count: 5), [5]) : (values, shape)
         })
         XCTAssertTrue(expectError(.invalidModel, try SVQ.Model(data: reshaped)).contains("image_encoder.mlp2.bias"))
-        // A pinned tensor with another shape: the preflight reports it.
-        let pinned = TestModels.rewritten(data, tensors: { name, values, shape in
+        let codebooks = TestModels.rewritten(data, tensors: { name, values, shape in
             name == "slot_attention.quantizer.codebooks" ? ([Float](repeating: 0, count: 2 * 4 * 2), [2, 4, 2]) : (values, shape)
         })
-        XCTAssertTrue(expectError(.invalidModel, try SVQ.Model(data: pinned)).contains("codebooks"))
+        XCTAssertTrue(expectError(.invalidModel, try SVQ.Model(data: codebooks)).contains("codebooks"))
         let missing = TestModels.rewritten(data, tensors: { name, values, shape in
             name == "prior.head.weight" ? nil : (values, shape)
         })
@@ -160,6 +160,10 @@ final class LoadingTests: XCTestCase {
             let message = expectError(.invalidModel, try SVQ.Model(data: TestModels.withConfig(data, key, value)))
             XCTAssertLessThan(Date().timeIntervalSince(start), 2, "\(key): \(message)")
         }
+        // A config within every limit that implies far more tensors than the file holds: refused before
+        // the model is built.
+        let layers = expectError(.invalidModel, try SVQ.Model(data: TestModels.withConfig(data, "numDecoderLayers", 1000)))
+        XCTAssertTrue(layers.contains("the config implies"), layers)
         // Too many slots for a model without a prior and with random slot init (no tensor pins N).
         var c = TestModels.microConfig
         c.prior = nil

@@ -108,7 +108,60 @@ final class TrainingTests: XCTestCase {
         // A model file is not a checkpoint.
         let modelFile = dir.appendingPathComponent("model.safetensors")
         try trainer.model.save(to: modelFile)
-        XCTAssertThrowsError(try SVQTrainer.resume(from: modelFile, images: squaresDataset()))
+        XCTAssertThrowsError(try SVQTrainer.resume(from: modelFile, images: squaresDataset())) { error in
+            XCTAssertEqual((error as? TrainingError)?.kind, .invalidCheckpoint, "\(error)")
+        }
+        XCTAssertThrowsError(try SVQTrainer.resume(from: url, images: other)) { error in
+            XCTAssertEqual((error as? TrainingError)?.kind, .inputMismatch, "\(error)")
+        }
+    }
+
+    /// A checkpoint's model goes through the same loader as a model file: a hostile config fails fast, and
+    /// missing or extra model tensors and damaged optimizer state are named.
+    func testCheckpointModelsAreLoadedLikeModelFiles() throws {
+        let trainer = try makeTrainer(steps: 2)
+        trainer.trainStep()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("svq-ckpt-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("checkpoint.safetensors")
+        try trainer.writeCheckpoint(to: url)
+        let original = try SafeTensorsFile(contentsOf: url)
+        XCTAssertEqual(try Checkpoint.loadModel(original).config, trainer.model.config)
+
+        func rewritten(config edit: (inout [String: Any]) -> Void = { _ in },
+                       skip: String? = nil, add: String? = nil) throws -> SafeTensorsFile {
+            var metadata = original.metadata
+            var config = try JSONSerialization.jsonObject(with: Data(metadata["config"]!.utf8)) as! [String: Any]
+            edit(&config)
+            metadata["config"] = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+            var w = SafeTensorsWriter(metadata: metadata)
+            for info in original.tensors where info.name != skip {
+                try w.add(info.name, floats: try original.floats(info.name), shape: info.shape)
+            }
+            if let add { try w.add(add, floats: [0], shape: [1]) }
+            return try SafeTensorsFile(data: try w.serialize())
+        }
+        func modelError(_ file: SafeTensorsFile) -> SVQModelError? {
+            do { _ = try Checkpoint.loadModel(file) } catch { return error as? SVQModelError }
+            return nil
+        }
+        let start = Date()
+        let hostile = modelError(try rewritten(config: { $0["numDecoderLayers"] = 100_000 }))
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1)
+        XCTAssertEqual(hostile?.kind, .tensorMismatch)
+        XCTAssertEqual(hostile?.message.contains("the config implies"), true, hostile?.message ?? "")
+
+        let missing = modelError(try rewritten(skip: "model.image_decoder.bos"))
+        XCTAssertEqual(missing?.kind, .tensorMismatch)
+        XCTAssertEqual(missing?.message.contains("model.image_decoder.bos"), true, missing?.message ?? "")
+        let extra = modelError(try rewritten(add: "model.stranger"))
+        XCTAssertEqual(extra?.message.contains("model.stranger"), true, extra?.message ?? "")
+
+        let optimizerName = try XCTUnwrap(original.names.first { $0.hasPrefix("optimizer.") })
+        XCTAssertThrowsError(try Checkpoint.restore(trainer.optimizer, from: try rewritten(skip: optimizerName))) { error in
+            XCTAssertEqual((error as? TrainingError)?.kind, .invalidCheckpoint, "\(error)")
+            XCTAssertTrue("\(error)".contains(optimizerName), "\(error)")
+        }
     }
 
     func testBatchScheduleCoversEachEpochOnce() {

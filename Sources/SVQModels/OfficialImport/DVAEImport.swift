@@ -30,10 +30,8 @@ extension DVAE {
     public func loadOfficial(_ sd: OfficialStateDict, prefix: String = "dvae.") throws {
         var staged: [(target: Tensor, values: [Float])] = []
         for (name, conv) in officialConvNames {
+            let bias = conv.bias!   // every dVAE conv is built with one
             staged.append((conv.weight, try sd.floats(prefix + name + ".weight", shape: conv.weight.shape)))
-            guard let bias = conv.bias else {
-                throw OfficialImportError("our dVAE conv for \"\(prefix + name)\" has no bias")
-            }
             staged.append((bias, try sd.floats(prefix + name + ".bias", shape: bias.shape)))
         }
         for (target, values) in staged { target.assign(values) }

@@ -55,7 +55,7 @@ extension ImageEncoder {
         let pe = try sd.floats("\(prefix)pos.pe", shape: [1, 4, f, f])
         for ch in 0..<4 {
             for p in 0..<(f * f) where abs(pe[ch * f * f + p] - grid.values.data[p * 4 + ch]) > 1e-6 {
-                throw OfficialImportError("\(prefix)pos.pe differs from the cartesian grid [x, y, 1−x, 1−y] at channel \(ch), position \(p)")
+                throw SVQModelError.officialMismatch("\(prefix)pos.pe differs from the cartesian grid [x, y, 1−x, 1−y] at channel \(ch), position \(p)")
             }
         }
         try sd.copyLayerNorm("\(prefix)layer_norm", into: layerNorm)

@@ -10,14 +10,14 @@ extension SVQConfig {
         func int(_ key: String, _ fallback: Int) throws -> Int {
             guard let v = args[key] else { return fallback }
             if let i = v as? Int { return i }
-            if let d = v as? Double, d == d.rounded() { return Int(d) }
-            throw SVQConfigError("official argument \(key) must be an integer, got \(v)")
+            if let d = v as? Double, let i = Int(exactly: d) { return i }
+            throw SVQModelError(.invalidConfig, "invalid SVQ config: official argument \(key) must be an integer, got \(v)")
         }
         func float(_ key: String, _ fallback: Float) throws -> Float {
             guard let v = args[key] else { return fallback }
             if let d = v as? Double { return Float(d) }
             if let i = v as? Int { return Float(i) }
-            throw SVQConfigError("official argument \(key) must be a number, got \(v)")
+            throw SVQModelError(.invalidConfig, "invalid SVQ config: official argument \(key) must be a number, got \(v)")
         }
         let d = SVQConfig.officialDefault
         self.init(imageSize: try int("image_size", d.imageSize), cnnHiddenSize: try int("cnn_hidden_size", d.cnnHiddenSize),
@@ -32,10 +32,10 @@ extension SVQConfig {
         switch args["slot_init_type"] as? String ?? "random" {
         case "random": slotInit = .random
         case "learned": slotInit = .learned
-        case let other: throw SVQConfigError("official slot_init_type \"\(other)\" is not supported (random or learned)")
+        case let other: throw SVQModelError(.unsupported, "invalid SVQ config: official slot_init_type \"\(other)\" is not supported (random or learned)")
         }
         if let vq = args["vq_type"] as? String, vq != "vq_ema_dcr" {
-            throw SVQConfigError("official vq_type \"\(vq)\" is not supported (only vq_ema_dcr)")
+            throw SVQModelError(.unsupported, "invalid SVQ config: official vq_type \"\(vq)\" is not supported (only vq_ema_dcr)")
         }
         if includePrior {
             prior = PriorConfig(dModel: try int("prior_d_model", 192), numHeads: try int("prior_num_heads", 4),

@@ -6,10 +6,11 @@ import Foundation
 import SafeTensors
 import SVQEngine
 
-/// Why an official checkpoint could not be converted.
-public struct OfficialImportError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ d: String) { description = "official checkpoint: " + d }
+extension SVQModelError {
+    /// An official checkpoint whose tensors do not fit the config (or our model).
+    static func officialMismatch(_ message: String) -> SVQModelError {
+        SVQModelError(.tensorMismatch, "official checkpoint: " + message)
+    }
 }
 
 /// An official `state_dict` (names and PyTorch layouts), read from a safetensors dump.
@@ -31,10 +32,10 @@ public final class OfficialStateDict {
     /// The tensor `name`, which must have exactly `shape` (PyTorch layout), as floats.
     public func floats(_ name: String, shape: [Int]) throws -> [Float] {
         guard let info = file.info(namePrefix + name) else {
-            throw OfficialImportError("missing tensor \"\(name)\" (expected shape \(shape)); is this checkpoint from a different model or configuration?")
+            throw SVQModelError.officialMismatch("missing tensor \"\(name)\" (expected shape \(shape)); is this checkpoint from a different model or configuration?")
         }
         guard info.shape == shape else {
-            throw OfficialImportError("tensor \"\(name)\" has shape \(info.shape) but the configuration implies \(shape)")
+            throw SVQModelError.officialMismatch("tensor \"\(name)\" has shape \(info.shape) but the configuration implies \(shape)")
         }
         used.insert(namePrefix + name)
         return try file.floats(namePrefix + name)

@@ -7,7 +7,7 @@ import SVQNN
 
 extension SemanticPrior {
     /// Loads an official prior state_dict (keys under `prefix`, e.g. `""` or `"prior."`), checking every shape
-    /// against this prior's configuration. Throws `OfficialImportError` on a missing tensor, a wrong shape, or
+    /// against this prior's configuration. Throws `SVQModelError` (`.tensorMismatch`) on a missing tensor, a wrong shape, or
     /// tensors under `prefix` that were not used; the prior is modified only when everything fits.
     public func loadOfficial(_ sd: OfficialStateDict, prefix: String = "") throws {
         let d = dModel, k = vocabularySize, t = sequenceLength
@@ -42,7 +42,7 @@ extension SemanticPrior {
         let leftovers = sd.unused(prefix: prefix)
         guard leftovers.isEmpty else {
             let shown = leftovers.prefix(12).joined(separator: ", ") + (leftovers.count > 12 ? ", … (\(leftovers.count) in all)" : "")
-            throw OfficialImportError("prior tensors not used by this configuration (\(layers.count) layers, N·M = \(t), M·P = \(k), d_model = \(d)): \(shown)")
+            throw SVQModelError.officialMismatch("prior tensors not used by this configuration (\(layers.count) layers, N·M = \(t), M·P = \(k), d_model = \(d)): \(shown)")
         }
         for (target, values) in pending { target.assign(values) }
     }
