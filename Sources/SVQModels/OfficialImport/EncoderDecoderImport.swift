@@ -37,6 +37,18 @@ extension OfficialStateDict {
         try copyLinear(name + ".0", into: ffn.fc1)
         try copyLinear(name + ".2", into: ffn.fc2)
     }
+
+    /// A pre-LN transformer block: `<sub>_layer_norm` and `<sub>` for each attention sublayer, then
+    /// `ffn_layer_norm` and `ffn`.
+    func copyTransformerBlock(_ name: String, attention: [(sub: String, norm: LayerNorm, attention: MultiHeadAttention)],
+                              ffnLayerNorm: LayerNorm, ffn: FeedForward) throws {
+        for (sub, norm, attn) in attention {
+            try copyLayerNorm("\(name).\(sub)_layer_norm", into: norm)
+            try copyAttention("\(name).\(sub)", into: attn)
+        }
+        try copyLayerNorm(name + ".ffn_layer_norm", into: ffnLayerNorm)
+        try copyFeedForward(name + ".ffn", into: ffn)
+    }
 }
 
 extension ImageEncoder {
@@ -122,11 +134,8 @@ extension ImageDecoder {
         try sd.copyBlockLinear(prefix + "block_pos_proj.0", into: blockPositionMlp1)
         try sd.copyBlockLinear(prefix + "block_pos_proj.2", into: blockPositionMlp2)
         for (i, block) in blockCoupler.blocks.enumerated() {
-            let name = "\(prefix)block_coupler.blocks.\(i)"
-            try sd.copyLayerNorm(name + ".attn_layer_norm", into: block.attnLayerNorm)
-            try sd.copyAttention(name + ".attn", into: block.attn)
-            try sd.copyLayerNorm(name + ".ffn_layer_norm", into: block.ffnLayerNorm)
-            try sd.copyFeedForward(name + ".ffn", into: block.ffn)
+            try sd.copyTransformerBlock("\(prefix)block_coupler.blocks.\(i)", attention: [("attn", block.attnLayerNorm, block.attn)],
+                                        ffnLayerNorm: block.ffnLayerNorm, ffn: block.ffn)
         }
         try sd.copyLayerNorm(prefix + "block_coupler.layer_norm", into: blockCoupler.layerNorm)
         try sd.copy(prefix + "dict.dictionary.weight", into: tokenEmbedding)
@@ -135,13 +144,10 @@ extension ImageDecoder {
         let pe = try sd.floats(prefix + "decoder_pos.pe", shape: [1, t + 1, c.dModel])
         positions.assign(Array(pe[0..<(t * c.dModel)]))   // row T is never used by the official code either
         for (i, block) in transformer.blocks.enumerated() {
-            let name = "\(prefix)tf.blocks.\(i)"
-            try sd.copyLayerNorm(name + ".self_attn_layer_norm", into: block.selfAttnLayerNorm)
-            try sd.copyAttention(name + ".self_attn", into: block.selfAttn)
-            try sd.copyLayerNorm(name + ".encoder_decoder_attn_layer_norm", into: block.crossAttnLayerNorm)
-            try sd.copyAttention(name + ".encoder_decoder_attn", into: block.crossAttn)
-            try sd.copyLayerNorm(name + ".ffn_layer_norm", into: block.ffnLayerNorm)
-            try sd.copyFeedForward(name + ".ffn", into: block.ffn)
+            try sd.copyTransformerBlock("\(prefix)tf.blocks.\(i)",
+                                        attention: [("self_attn", block.selfAttnLayerNorm, block.selfAttn),
+                                                    ("encoder_decoder_attn", block.crossAttnLayerNorm, block.crossAttn)],
+                                        ffnLayerNorm: block.ffnLayerNorm, ffn: block.ffn)
         }
         try sd.copyLayerNorm(prefix + "tf.layer_norm", into: transformer.layerNorm)
         try sd.copyLinear(prefix + "head", into: head)
