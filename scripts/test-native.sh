@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The C ABI from C and C++: installs libsvq into a scratch prefix (scripts/install.sh), builds the C
-# example, the C API test and the C++ example against it with pkg-config, and runs them.
+# The C ABI from C and C++: installs libsvq into a scratch prefix (scripts/install.sh), builds the C API
+# test (Tests/CAPI/test_capi.c), the C example and the C++ example against it with pkg-config, and runs them.
 # Exits non-zero on any failure.
 #
 # Models: the C API test uses the official tiny test checkpoint (Tests/SVQModelsTests/Fixtures/nlotm-tiny),
@@ -34,7 +34,7 @@ model=models/sprites.safetensors
 
 warnings=(-Wall -Wextra -Werror -pedantic -O2)
 # shellcheck disable=SC2046  # pkg-config's output is meant to be split
-cc -std=c99 "${warnings[@]}" examples/c/test_capi.c $(pc --cflags --libs svq) -lpthread -lm -o "$work/test_capi"
+cc -std=c99 "${warnings[@]}" Tests/CAPI/test_capi.c $(pc --cflags --libs svq) -lpthread -lm -o "$work/test_capi"
 # shellcheck disable=SC2046
 cc -std=c99 "${warnings[@]}" examples/c/encode_decode.c $(pc --cflags --libs svq libpng) -o "$work/encode_decode"
 # shellcheck disable=SC2046
