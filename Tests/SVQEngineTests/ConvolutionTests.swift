@@ -1,6 +1,7 @@
 // conv2d and pixelShuffle against naive loop references, and their gradients against finite differences.
 
 import SVQEngine
+import SVQTestSupport
 import XCTest
 
 /// One convolution configuration: input [b, cin, h, w], weight [cout, cin, kh, kw].

@@ -6,6 +6,7 @@ import SafeTensors
 import SVQ
 import SVQEngine
 import SVQModels
+import SVQTestSupport
 import XCTest
 
 enum TestModels {
