@@ -1,6 +1,6 @@
 // conv2d on oneDNN's direct convolution kernels.
 //
-// Why: lowering a 5×5 convolution with 32 channels to sgemm (see Convolution.swift) reaches ~100 GFLOP/s
+// Why: lowering a 5×5 convolution with 32 channels to sgemm (see Im2colConvolution.swift) reaches ~100 GFLOP/s
 // here; oneDNN's JIT kernels on channel-blocked layouts (nChw16c with AVX-512) reach ~230 including the
 // conversions to and from our NCHW tensors — the gap that kept encode behind ONNX Runtime's own direct
 // convolutions.
@@ -17,8 +17,8 @@
 // one primitive with an OpenMP team of the engine's thread count. A call made inside one of the engine's
 // parallel loops runs on its own thread only (the loop already occupies the cores). OpenMP's thread count is
 // per calling thread, so it is set before every call.
-// Any oneDNN failure (an unsupported shape, no memory) returns false and the caller falls back to the GEMM
-// lowerings, which handle every shape.
+// Any oneDNN failure (an unsupported shape, no memory) returns false and the caller falls back to the im2col
+// lowering (Im2colConvolution.swift), which handles every shape.
 
 import CDNNL
 import Dispatch
