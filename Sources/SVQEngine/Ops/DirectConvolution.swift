@@ -234,27 +234,28 @@ final class DirectConvPrimitive {
             guard dnnl_primitive_desc_create(&hint, &fd, nil, engine, nil) == dnnl_success, let hint else { return false }
             defer { dnnl_primitive_desc_destroy(hint) }
             var d = dnnl_convolution_desc_t()
+            // Each direction's descriptor, and its operands: (argument, plain layout, query, is output).
+            let described: dnnl_status_t
+            let operands: [(Int32, dnnl_memory_desc_t, dnnl_query_t, Bool)]
             if kind == .backwardData {
-                guard dnnl_convolution_backward_data_desc_init(
-                        &d, dnnl_convolution_direct, &srcAny, &wtsAny, &dstAny, strides, padding, padding) == dnnl_success,
-                      dnnl_primitive_desc_create(&pd, &d, attr, engine, hint) == dnnl_success, let pd
-                else { return false }
-                defer { dnnl_primitive_desc_destroy(pd) }
-                guard bind(DNNL_ARG_DIFF_DST, plain: dst, pd, dnnl_query_diff_dst_md, output: false),
-                      bind(DNNL_ARG_WEIGHTS, plain: wts, pd, dnnl_query_weights_md, output: false),
-                      bind(DNNL_ARG_DIFF_SRC, plain: src, pd, dnnl_query_diff_src_md, output: true),
-                      finish(pd) else { return false }
+                described = dnnl_convolution_backward_data_desc_init(
+                    &d, dnnl_convolution_direct, &srcAny, &wtsAny, &dstAny, strides, padding, padding)
+                operands = [(DNNL_ARG_DIFF_DST, dst, dnnl_query_diff_dst_md, false),
+                            (DNNL_ARG_WEIGHTS, wts, dnnl_query_weights_md, false),
+                            (DNNL_ARG_DIFF_SRC, src, dnnl_query_diff_src_md, true)]
             } else {
-                guard dnnl_convolution_backward_weights_desc_init(
-                        &d, dnnl_convolution_direct, &srcAny, &wtsAny, nil, &dstAny, strides, padding, padding) == dnnl_success,
-                      dnnl_primitive_desc_create(&pd, &d, attr, engine, hint) == dnnl_success, let pd
-                else { return false }
-                defer { dnnl_primitive_desc_destroy(pd) }
-                guard bind(DNNL_ARG_SRC, plain: src, pd, dnnl_query_src_md, output: false),
-                      bind(DNNL_ARG_DIFF_DST, plain: dst, pd, dnnl_query_diff_dst_md, output: false),
-                      bind(DNNL_ARG_DIFF_WEIGHTS, plain: wts, pd, dnnl_query_diff_weights_md, output: true),
-                      finish(pd) else { return false }
+                described = dnnl_convolution_backward_weights_desc_init(
+                    &d, dnnl_convolution_direct, &srcAny, &wtsAny, nil, &dstAny, strides, padding, padding)
+                operands = [(DNNL_ARG_SRC, src, dnnl_query_src_md, false),
+                            (DNNL_ARG_DIFF_DST, dst, dnnl_query_diff_dst_md, false),
+                            (DNNL_ARG_DIFF_WEIGHTS, wts, dnnl_query_diff_weights_md, true)]
             }
+            guard described == dnnl_success,
+                  dnnl_primitive_desc_create(&pd, &d, attr, engine, hint) == dnnl_success, let pd
+            else { return false }
+            defer { dnnl_primitive_desc_destroy(pd) }
+            guard operands.allSatisfy({ bind($0.0, plain: $0.1, pd, $0.2, output: $0.3) }), finish(pd)
+            else { return false }
         }
         return true
     }
