@@ -1,5 +1,5 @@
-// conv2d lowered to cblas_sgemm through an explicit patch matrix: the fallback for shapes oneDNN cannot run
-// (and for a machine without it), so it handles every stride, padding and kernel size.
+// conv2d lowered to cblas_sgemm through an explicit patch matrix: the fallback wherever oneDNN cannot run a
+// shape (or has no CPU engine), so it handles every stride, padding and kernel size.
 //
 // Forward: col [Cin·kh·kw, columns] built with contiguous row copies, then Y = W · col. Large images are cut
 // into bands of output rows so that col stays cache-sized; small images are grouped so that each GEMM has
