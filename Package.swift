@@ -73,16 +73,21 @@ let package = Package(
         .executableTarget(name: "svq-bench", dependencies: ["SVQEngine", "SVQModels", "SVQTrain", "SVQ", "SVQData", "SafeTensors"], swiftSettings: engineSettings),
 
         // MARK: - Tests
-        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SVQEngineTests", dependencies: ["SVQEngine"]),
+        // What more than one suite uses: scratch folders, finite-difference checks, the golden fixture's sizes.
+        // (Tests/CAPI/test_capi.c is C, built by scripts/test-native.sh.)
+        .target(name: "SVQTestSupport", dependencies: ["SVQEngine", "SVQModels"], path: "Tests/SVQTestSupport"),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "SVQTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SVQEngineTests", dependencies: ["SVQEngine", "SVQTestSupport"]),
         .testTarget(name: "SVQNNTests", dependencies: ["SVQNN", "SVQOptim"]),
         .testTarget(name: "SVQOptimTests", dependencies: ["SVQOptim"]),
-        .testTarget(name: "SVQModelsTests", dependencies: ["SVQModels", "SVQNN", "SafeTensors"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SVQDataTests", dependencies: ["SVQData", "SVQEngine"]),
-        .testTarget(name: "SVQEvalTests", dependencies: ["SVQEval", "SVQModels", "SVQData", "SVQEngine"]),
+        .testTarget(name: "SVQModelsTests", dependencies: ["SVQModels", "SVQNN", "SafeTensors", "SVQTestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SVQDataTests", dependencies: ["SVQData", "SVQEngine", "SVQTestSupport"]),
+        .testTarget(name: "SVQEvalTests", dependencies: ["SVQEval", "SVQModels", "SVQData", "SVQEngine", "SVQTestSupport"]),
         .testTarget(name: "SVQTrainTests", dependencies: ["SVQTrain", "SVQModels", "SVQData", "SVQEngine", "SVQNN", "SVQOptim"]),
-        .testTarget(name: "SVQRuntimeTests", dependencies: ["SVQ", "SVQRuntime", "CSVQ", "SVQModels", "SVQEngine", "SafeTensors"]),
-        .testTarget(name: "SVQONNXTests", dependencies: ["SVQONNX", "SVQModels", "SVQEngine", "SafeTensors"]),
+        .testTarget(name: "SVQRuntimeTests", dependencies: ["SVQ", "SVQRuntime", "CSVQ", "SVQModels", "SVQEngine", "SafeTensors",
+                                                            "SVQTestSupport"]),
+        .testTarget(name: "SVQONNXTests", dependencies: ["SVQONNX", "SVQModels", "SVQEngine", "SafeTensors", "SVQTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

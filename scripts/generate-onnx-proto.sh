@@ -3,7 +3,7 @@
 # builds its graphs with. Run it when the schema or swift-protobuf is upgraded; the output is committed, so
 # building the package needs neither protoc nor the plugin.
 #
-# Inputs:
+# Inputs (the Debian packages are installed by scripts/setup.sh when missing; building needs neither):
 #   - onnx.proto from Debian's libonnx-dev (/usr/include/onnx/onnx.proto; ONNX_PROTO=... to override);
 #   - protoc from Debian's protobuf-compiler;
 #   - protoc-gen-swift from swift-protobuf 1.39.0, the version Package.swift depends on (the plugin and the
@@ -17,8 +17,8 @@ proto=${ONNX_PROTO:-/usr/include/onnx/onnx.proto}
 swift_protobuf_tag=1.39.0
 out=Sources/SVQONNX/onnx.pb.swift
 
-command -v protoc >/dev/null || { echo "protoc not found: apt-get install protobuf-compiler" >&2; exit 1; }
-[ -f "$proto" ] || { echo "$proto not found: apt-get install libonnx-dev (or set ONNX_PROTO)" >&2; exit 1; }
+bash scripts/setup.sh libonnx-dev protobuf-compiler
+[ -f "$proto" ] || { echo "$proto not found" >&2; exit 1; }
 
 onnx_version=$(dpkg-query -W -f='${Version}' libonnx-dev 2>/dev/null || echo "unknown")
 [ -n "${ONNX_PROTO:-}" ] && onnx_version="unknown (ONNX_PROTO=$proto)"

@@ -3,8 +3,8 @@
 # .venv (numpy, onnx, onnxruntime, pytest, pypng) and runs pytest on tests/onnx. Exit status = the tests'.
 #
 # Exported models (docs/onnx.md, "Validation"):
-#   - golden-tiny: the official code's tiny test model (Tests/SVQModelsTests/Fixtures/nlotm-tiny) converted
-#     with `svq import-official`; also compared with the official code's own outputs;
+#   - golden-tiny: the official code's tiny test model (Tests/SVQModelsTests/Fixtures/nlotm-tiny, converted
+#     by scripts/lib/test-models.sh); also compared with the official code's own outputs;
 #   - golden-tiny-no-prior: the same without its prior;
 #   - cpu-sprites-random: a randomly initialised cpu-sprites model;
 #   - sprites: the bundled model models/sprites.safetensors, when it exists.
@@ -18,14 +18,7 @@ rm -rf "$work"
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 
-swift build -c release --scratch-path "$scratch" --product svq
-svq="$(swift build -c release --scratch-path "$scratch" --show-bin-path)/svq"
-
-fixture=Tests/SVQModelsTests/Fixtures/nlotm-tiny
-"$svq" import-official --svq "$fixture/svq_state_dict.safetensors" --prior "$fixture/prior_state_dict.safetensors" \
-    --config "$fixture/config.json" -o "$work/golden-tiny.safetensors"
-"$svq" import-official --svq "$fixture/svq_state_dict.safetensors" \
-    --config "$fixture/config.json" -o "$work/golden-tiny-no-prior.safetensors"
+source scripts/lib/test-models.sh
 
 exports=()
 export_model() {   # export_model NAME [MODEL] [options]: exports with reference outputs into $work/NAME
@@ -33,8 +26,8 @@ export_model() {   # export_model NAME [MODEL] [options]: exports with reference
     "$svq" export-onnx "$@" "$work/$name" --write-reference-outputs --reference-batch 2 >/dev/null
     exports+=("$work/$name")
 }
-export_model golden-tiny "$work/golden-tiny.safetensors"
-export_model golden-tiny-no-prior "$work/golden-tiny-no-prior.safetensors"
+export_model golden-tiny "$test_models/tiny.safetensors"
+export_model golden-tiny-no-prior "$test_models/tiny-no-prior.safetensors"
 export_model cpu-sprites-random --random-preset cpu-sprites --seed 1
 if [ -f models/sprites.safetensors ]; then
     export_model sprites models/sprites.safetensors

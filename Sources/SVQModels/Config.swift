@@ -171,12 +171,6 @@ extension SVQConfig {
         imageSize: 64, cnnHiddenSize: 512, dModel: 192, mlpHiddenSize: 192, numSlots: 6, slotSize: 2048,
         numBlocks: 8, numPrototypes: 64, vocabSize: 4096, numDecoderLayers: 8, numDecoderHeads: 4)
 
-    /// The tiny random model of the golden tests (`shared/golden/nlotm-tiny/config.json`).
-    public static let goldenTiny = SVQConfig(
-        imageSize: 64, cnnHiddenSize: 16, dModel: 32, mlpHiddenSize: 32, numSlots: 3, slotSize: 64,
-        numBlocks: 4, numPrototypes: 8, vocabSize: 32, numDecoderLayers: 2, numDecoderHeads: 2,
-        prior: PriorConfig(dModel: 32, numHeads: 2, numLayers: 2))
-
     /// Sized for training on two CPU cores: 64 px sprites (up to 4 objects and the background), 5 slots ×
     /// 8 blocks × 16 codes. Decoder dropout is off: dropping attention probabilities needs the T×T score
     /// matrices kept for backward, which made a training step ~40% slower here (the position dropout of 0.1
@@ -211,7 +205,6 @@ extension SVQConfig {
         "official": .officialDefault,
         "paper-clevr-easy": .paperCLEVREasy,
         "paper-sprites": .paperSprites,
-        "golden-tiny": .goldenTiny,
         "cpu-sprites": .cpuSprites,
         "cpu-sprites-wide": .cpuSpritesWide,
     ]

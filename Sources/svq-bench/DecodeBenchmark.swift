@@ -6,21 +6,32 @@
 import SVQEngine
 import SVQModels
 
+/// The sizes of the official code's tiny test model (64 px, 3 slots × 4 blocks of 16, vocabulary 32, a 2-layer
+/// decoder of width 32): the smallest decode row, kept the same model (prior included, so the random weights
+/// and codes are too) so that its figures compare across runs.
+let tinyDecodeConfig = SVQConfig(
+    imageSize: 64, cnnHiddenSize: 16, dModel: 32, mlpHiddenSize: 32, numSlots: 3, slotSize: 64,
+    numBlocks: 4, numPrototypes: 8, vocabSize: 32, numDecoderLayers: 2, numDecoderHeads: 2,
+    prior: PriorConfig(dModel: 32, numHeads: 2, numLayers: 2))
+
+/// The official decode of one batch: measured over all T steps, or estimated from `stepsTimed` of them.
+struct RecomputeTiming {
+    /// Seconds for the whole batch (the memory and all T steps).
+    let seconds: Double
+    let runs: Int
+    let stepsTimed: Int
+    /// Argmaxes compared with the cached decode's tokens, and how many of them differ.
+    let compared: Int
+    let mismatches: Int
+}
+
 struct DecodeResult {
     let configName: String
     let batch: Int
     let tokensPerImage: Int
-    /// Slots → tokens (memory + cached greedy decode), seconds per image: best and median of `cachedRuns`.
+    /// Slots → tokens (memory + cached greedy decode), seconds per image: best and median of its runs.
     let cached: Timing
-    /// Full recompute, seconds per image (measured, or extrapolated from `recomputeStepsTimed` of T steps).
-    let recompute: Double
-    let recomputeRuns: Int
-    let recomputeStepsTimed: Int
-    var recomputeExtrapolated: Bool { recomputeStepsTimed < tokensPerImage }
-    /// Whether the recompute picked the same tokens as the cached decode (all `tokensCompared` of them).
-    let tokensIdentical: Bool
-    let tokensCompared: Int
-    let mismatches: Int
+    let recompute: RecomputeTiming
     /// Smallest top-1/top-2 logit margin of the cached decode (how close a tie came).
     let minMargin: Float
     /// dVAE tokens → image, per image.
@@ -29,7 +40,12 @@ struct DecodeResult {
     let fullDecode: Timing
     let wallSeconds: Double
 
-    var speedup: Double { recompute / cached.best }
+    /// Full recompute, seconds per image.
+    var recomputePerImage: Double { recompute.seconds / Double(batch) }
+    var recomputeExtrapolated: Bool { recompute.stepsTimed < tokensPerImage }
+    /// Whether the recompute picked the same tokens as the cached decode.
+    var tokensIdentical: Bool { recompute.mismatches == 0 }
+    var speedup: Double { recomputePerImage / cached.best }
 }
 
 /// One step of the official decode: the transformer over [BOS, emb(tokens[0..<t])] + positions[0...t],
@@ -64,7 +80,7 @@ func recomputeDecode(_ dec: ImageDecoder, slots: Tensor, tokensPerImage tt: Int)
 /// (the cached decode's tokens); each timed step stands for its block. Returns the estimated seconds of all
 /// T steps (plus the memory) for the batch, and how many sampled argmaxes differ from `reference`.
 func sampledRecompute(_ dec: ImageDecoder, slots: Tensor, reference: [Int32], tokensPerImage tt: Int,
-                      blocks: Int) -> (seconds: Double, steps: Int, compared: Int, mismatches: Int) {
+                      blocks: Int) -> RecomputeTiming {
     let b = slots.shape[0]
     var memory = dec.memory(slots)
     let memorySeconds = timed { memory = dec.memory(slots) }
@@ -81,7 +97,7 @@ func sampledRecompute(_ dec: ImageDecoder, slots: Tensor, reference: [Int32], to
         for i in 0..<b where chosen[i] != reference[i * tt + t] { mismatches += 1 }
         steps += 1
     }
-    return (total, steps, steps * b, mismatches)
+    return RecomputeTiming(seconds: total, runs: 1, stepsTimed: steps, compared: steps * b, mismatches: mismatches)
 }
 
 func benchDecode(name: String, config: SVQConfig, batch b: Int, recomputeBudget: Double) -> DecodeResult {
@@ -112,7 +128,7 @@ func benchDecode(name: String, config: SVQConfig, batch b: Int, recomputeBudget:
         // Recompute: probe 8 steps to estimate the full run; run it in full if that fits the budget,
         // otherwise time more sampled steps (bounded to a few seconds) and extrapolate.
         let probe = sampledRecompute(dec, slots: slots, reference: reference, tokensPerImage: tt, blocks: min(8, tt))
-        let recomputeSeconds: Double, runs: Int, stepsTimed: Int, compared: Int, mismatches: Int
+        let recompute: RecomputeTiming
         if probe.seconds <= recomputeBudget {
             var tokens: [Int32] = []
             let r: Timing
@@ -128,21 +144,14 @@ func benchDecode(name: String, config: SVQConfig, batch b: Int, recomputeBudget:
                 times.sort()
                 r = Timing(best: times[0], median: times[times.count / 2], runs: times.count)
             }
-            recomputeSeconds = r.best
-            runs = r.runs
-            stepsTimed = tt
-            compared = tokens.count
-            mismatches = zip(tokens, reference).filter { $0 != $1 }.count
+            recompute = RecomputeTiming(seconds: r.best, runs: r.runs, stepsTimed: tt, compared: tokens.count,
+                                        mismatches: zip(tokens, reference).filter { $0 != $1 }.count)
         } else {
-            let blocks = max(probe.steps, min(tt, Int(Double(tt) * min(3.0, recomputeBudget / 4) / probe.seconds)))
-            let s = blocks > probe.steps
+            let blocks = max(probe.stepsTimed,
+                             min(tt, Int(Double(tt) * min(3.0, recomputeBudget / 4) / probe.seconds)))
+            recompute = blocks > probe.stepsTimed
                 ? sampledRecompute(dec, slots: slots, reference: reference, tokensPerImage: tt, blocks: blocks)
                 : probe
-            recomputeSeconds = s.seconds
-            runs = 1
-            stepsTimed = s.steps
-            compared = s.compared
-            mismatches = s.mismatches
         }
 
         // dVAE tokens → image, and the whole codes → image.
@@ -154,9 +163,7 @@ func benchDecode(name: String, config: SVQConfig, batch b: Int, recomputeBudget:
             timed { _ = model.decode(codes: codes, rng: &rng) }
         }
         return DecodeResult(
-            configName: name, batch: b, tokensPerImage: tt, cached: cached,
-            recompute: recomputeSeconds / per, recomputeRuns: runs, recomputeStepsTimed: stepsTimed,
-            tokensIdentical: mismatches == 0, tokensCompared: compared, mismatches: mismatches, minMargin: minMargin,
+            configName: name, batch: b, tokensPerImage: tt, cached: cached, recompute: recompute, minMargin: minMargin,
             dvae: Timing(best: dvaeRaw.best / per, median: dvaeRaw.median / per, runs: dvaeRaw.runs),
             fullDecode: Timing(best: fullRaw.best / per, median: fullRaw.median / per, runs: fullRaw.runs),
             wallSeconds: now() - wall0)
@@ -164,7 +171,7 @@ func benchDecode(name: String, config: SVQConfig, batch b: Int, recomputeBudget:
 }
 
 func runDecodeBenchmarks(recomputeBudget: Double) -> [DecodeResult] {
-    let configs: [(String, SVQConfig)] = [("golden-tiny", .goldenTiny), ("cpu-sprites", .cpuSprites)]
+    let configs: [(String, SVQConfig)] = [("tiny", tinyDecodeConfig), ("cpu-sprites", .cpuSprites)]
     var results: [DecodeResult] = []
     for (name, config) in configs {
         for b in [1, 8] {
@@ -177,7 +184,7 @@ func runDecodeBenchmarks(recomputeBudget: Double) -> [DecodeResult] {
     print(header)
     print(String(repeating: "-", count: header.count))
     for r in results {
-        let rec = (r.recomputeExtrapolated ? "~" : "") + format(r.recompute * 1e3, 1)
+        let rec = (r.recomputeExtrapolated ? "~" : "") + format(r.recomputePerImage * 1e3, 1)
         print(pad("\(r.configName) b\(r.batch)", 22, left: true) + pad("\(r.tokensPerImage)", 5) + " |"
               + pad(format(r.cached.best * 1e3, 2), 9) + pad(rec, 11) + pad(format(r.speedup, 1), 10) + " |"
               + pad(format(r.dvae.best * 1e3, 2), 8) + pad(format(r.fullDecode.best * 1e3, 2), 11)
@@ -186,10 +193,10 @@ func runDecodeBenchmarks(recomputeBudget: Double) -> [DecodeResult] {
     print("")
     for r in results {
         let how = r.recomputeExtrapolated
-            ? "recompute extrapolated from \(r.recomputeStepsTimed) of \(r.tokensPerImage) steps (midpoints, teacher-forced on the cached tokens)"
-            : "recompute measured over all \(r.tokensPerImage) steps (\(r.recomputeRuns) run\(r.recomputeRuns == 1 ? "" : "s"))"
+            ? "recompute extrapolated from \(r.recompute.stepsTimed) of \(r.tokensPerImage) steps (midpoints, teacher-forced on the cached tokens)"
+            : "recompute measured over all \(r.tokensPerImage) steps (\(r.recompute.runs) run\(r.recompute.runs == 1 ? "" : "s"))"
         print("\(r.configName) b\(r.batch): tokens identical: \(r.tokensIdentical ? "yes" : "no") "
-              + "(\(r.tokensCompared - r.mismatches)/\(r.tokensCompared) tokens, min top-2 margin \(format(Double(r.minMargin), 6))); \(how)")
+              + "(\(r.recompute.compared - r.recompute.mismatches)/\(r.recompute.compared) tokens, min top-2 margin \(format(Double(r.minMargin), 6))); \(how)")
     }
     print("(cached = memory + greedy decode with the key/value cache; recompute = the official decode, the whole "
           + "transformer over the whole prefix at every step; codes→img = SVQModel.decode(codes:); random weights, "
@@ -203,10 +210,10 @@ func decodeJSON(_ results: [DecodeResult]) -> String {
         """
             {"config": \(jsonString(r.configName)), "batch": \(r.batch), "tokens_per_image": \(r.tokensPerImage), \
         "cached_ms_per_image": \(num(r.cached.best * 1e3)), "cached_median_ms_per_image": \(num(r.cached.median * 1e3)), \
-        "recompute_ms_per_image": \(num(r.recompute * 1e3)), "recompute_extrapolated": \(r.recomputeExtrapolated), \
-        "recompute_steps_timed": \(r.recomputeStepsTimed), "recompute_runs": \(r.recomputeRuns), \
+        "recompute_ms_per_image": \(num(r.recomputePerImage * 1e3)), "recompute_extrapolated": \(r.recomputeExtrapolated), \
+        "recompute_steps_timed": \(r.recompute.stepsTimed), "recompute_runs": \(r.recompute.runs), \
         "speedup": \(num(r.speedup)), "tokens_identical": \(r.tokensIdentical), \
-        "tokens_compared": \(r.tokensCompared), "token_mismatches": \(r.mismatches), \
+        "tokens_compared": \(r.recompute.compared), "token_mismatches": \(r.recompute.mismatches), \
         "min_margin": \(format(Double(r.minMargin), 6)), \
         "dvae_ms_per_image": \(num(r.dvae.best * 1e3)), "dvae_median_ms_per_image": \(num(r.dvae.median * 1e3)), \
         "decode_codes_ms_per_image": \(num(r.fullDecode.best * 1e3)), \

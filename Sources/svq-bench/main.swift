@@ -7,11 +7,11 @@
 //   svq-bench [--threads N] [--json PATH] [--all-algorithms] [--filter TEXT]
 //             [--decode | --no-decode] [--recompute-budget SECONDS]
 //
-// --all-algorithms also times every applicable conv2d lowering (gemm, im2col, shifted, pointwise), not only the
-// automatic choice; --filter keeps only the conv shapes whose name contains TEXT. --decode skips the conv2d
-// shapes (sgemm and decode only), --no-decode skips the decode benchmark; --recompute-budget (default 15 s)
-// is the longest a full-recompute run may be estimated to take before it is timed on sampled steps and
-// extrapolated instead.
+// --all-algorithms also times every applicable conv2d kernel (the im2col fallback, oneDNN's direct kernels,
+// Winograd), not only the automatic choice; --filter keeps only the conv shapes whose name contains TEXT.
+// --decode skips the conv2d shapes (sgemm and decode only), --no-decode skips the decode benchmark;
+// --recompute-budget (default 15 s) is the longest a full-recompute run may be estimated to take before it is
+// timed on sampled steps and extrapolated instead.
 
 import SVQEngine
 
@@ -163,7 +163,6 @@ struct ConvShape {
     var ho: Int { (h + 2 * padding - kh) / stride + 1 }
     var wo: Int { (w + 2 * padding - kw) / stride + 1 }
     var forwardFlops: Double { 2.0 * Double(batch * cout * ho * wo) * Double(cin * kh * kw) }
-    var isPointwise: Bool { kh == 1 && kw == 1 && stride == 1 && padding == 0 }
 }
 
 struct ConvResult {
@@ -264,10 +263,7 @@ var results: [ConvResult] = []
 for s in shapes where options.runConv && (options.filter.map({ s.name.contains($0) }) ?? true) {
     var algos: [Conv2dAlgorithm] = [.automatic]
     if options.allAlgorithms {
-        algos.append(.gemm)
         algos.append(.im2col)
-        if s.stride == 1 { algos.append(.shifted) }
-        if s.isPointwise { algos.append(.pointwise) }
         algos.append(.direct)
         if s.stride == 1 && s.kh == s.kw && (s.kh == 3 || s.kh == 5) { algos.append(.winograd) }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SVQData
+import SVQTestSupport
 import XCTest
 
 final class ImageFolderTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import SVQData
 import SVQEngine
+import SVQTestSupport
 import XCTest
 
 final class PNGTests: XCTestCase {

@@ -1,4 +1,3 @@
-import Foundation
 import SVQData
 import SVQEngine
 
@@ -10,11 +9,4 @@ func randomBytes(_ count: Int, _ rng: inout RandomGenerator) -> [UInt8] {
 func randomImage(width: Int, height: Int, seed: UInt64) -> RGBImage {
     var rng = RandomGenerator(seed: seed)
     return RGBImage(width: width, height: height, pixels: randomBytes(3 * width * height, &rng))
-}
-
-/// A fresh empty directory under the system temporary directory; removed by the caller.
-func makeTemporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("svqdata-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }

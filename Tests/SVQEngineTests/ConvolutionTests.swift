@@ -1,6 +1,8 @@
 // conv2d and pixelShuffle against naive loop references, and their gradients against finite differences.
+// Every kernel is checked: oneDNN's direct convolutions, Winograd, and the im2col fallback in all its schedules.
 
 import SVQEngine
+import SVQTestSupport
 import XCTest
 
 /// One convolution configuration: input [b, cin, h, w], weight [cout, cin, kh, kw].
@@ -112,7 +114,7 @@ private let forwardCases: [ConvCase] = [
     ConvCase(1, 3, 3, 4, 5, 5, 5, padding: 2),            // kernel larger than the input
     ConvCase(2, 3, 9, 11, 5, 3, 5, stride: (2, 1), padding: (1, 2)),
     ConvCase(2, 3, 10, 7, 5, 2, 2, stride: (1, 3), padding: (0, 1)),
-    // Enough channels for the shifted-GEMM schedule to be chosen automatically.
+    // 16 channels and more.
     ConvCase(3, 16, 7, 9, 17, 3, 3, padding: 1),
     ConvCase(2, 16, 11, 6, 16, 5, 5, padding: 2),
     ConvCase(1, 16, 9, 7, 16, 2, 3),
@@ -123,23 +125,23 @@ private let forwardCases: [ConvCase] = [
     ConvCase(2, 24, 8, 7, 40, 3, 3, padding: 1),
 ]
 
-/// Larger layers, to reach every schedule: thin products in column chunks on all cores (few channels), big
-/// GEMMs over bands of output rows (large images) or over groups of images (small ones), shifted GEMMs.
+/// Larger layers, to reach every schedule of the im2col fallback: thin products in column chunks on all cores
+/// (few channels), big GEMMs over bands of output rows (large images) or over groups of images (small ones).
 private let bandedCases: [ConvCase] = [
     ConvCase(2, 3, 96, 97, 5, 3, 3, padding: 1),              // chunked
     ConvCase(3, 3, 95, 98, 64, 5, 5, stride: 2, padding: 2),  // chunked, like the encoder's first layer
     ConvCase(2, 3, 64, 60, 64, 4, 4, stride: 4),              // chunked, like the dVAE's first layer
-    ConvCase(1, 32, 111, 113, 32, 3, 3, padding: 1),          // shifted in bands; im2col in bands
-    ConvCase(1, 32, 160, 150, 32, 3, 3, stride: 2, padding: 1), // im2col in bands, strided
-    ConvCase(5, 32, 12, 13, 32, 3, 3, padding: 1),            // shifted and im2col over groups of images
-    ConvCase(3, 32, 13, 11, 32, 3, 3, stride: 2, padding: 1), // im2col over groups, strided
+    ConvCase(1, 32, 111, 113, 32, 3, 3, padding: 1),          // in bands
+    ConvCase(1, 32, 160, 150, 32, 3, 3, stride: 2, padding: 1), // in bands, strided
+    ConvCase(5, 32, 12, 13, 32, 3, 3, padding: 1),            // over groups of images
+    ConvCase(3, 32, 13, 11, 32, 3, 3, stride: 2, padding: 1), // over groups, strided
     ConvCase(5, 24, 12, 13, 24, 3, 3, padding: 1),
     ConvCase(9, 8, 6, 5, 8, 3, 3, padding: 1),
-    ConvCase(2, 96, 5, 7, 96, 1, 1),                          // pointwise, one GEMM per image
-    ConvCase(3, 64, 16, 16, 64, 1, 1),                        // pointwise, chunked
+    ConvCase(2, 96, 5, 7, 96, 1, 1),                          // 1×1, one GEMM per image
+    ConvCase(3, 64, 16, 16, 64, 1, 1),                        // 1×1, chunked
 ]
 
-private let algorithms: [Conv2dAlgorithm] = [.automatic, .gemm, .im2col, .shifted, .pointwise, .direct, .winograd]
+private let algorithms: [Conv2dAlgorithm] = [.automatic, .im2col, .direct, .winograd]
 
 private func maxAbs(_ a: [Float]) -> Float { a.reduce(0) { max($0, abs($1)) } }
 
@@ -271,7 +273,7 @@ final class ConvolutionTests: XCTestCase {
             let masked = zip(dy.scalars, linear).map { $1 > 0 ? $0 : 0 }
             let (edx, edw, edb) = c.referenceGradients(x: x.scalars, w: w.scalars, dy: masked)
             XCTAssertTrue(expected.contains(0) && expected.contains { $0 > 0 }, "\(c): the ReLU must clip something")
-            for algorithm in [Conv2dAlgorithm.automatic, .gemm, .im2col] {
+            for algorithm in [Conv2dAlgorithm.automatic, .im2col] {
                 x.grad = nil; w.grad = nil; bias.grad = nil
                 let y = conv2d(x, weight: w, bias: bias, stride: (c.sh, c.sw), padding: (c.ph, c.pw), relu: true,
                                algorithm: algorithm)
@@ -311,6 +313,24 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// The im2col fallback overwrites the gradient buffers it is given, which may hold stale values: freed
+    /// large buffers are reused by exact size, so NaN-filled tensors of the input's size are freed first.
+    /// Both backward schedules (big GEMMs for one image, column chunks for a batch).
+    func testIm2colBackwardOverwritesStaleBuffers() {
+        for (n, c) in [ConvCase(1, 16, 64, 64, 16, 3, 3, padding: 1), ConvCase(2, 8, 64, 64, 8, 3, 3, padding: 1)].enumerated() {
+            XCTAssertGreaterThanOrEqual(c.xShape.reduce(1, *) * 4, 1 << 18, "the input must be large enough to be cached")
+            let x = testTensor(c.xShape, seed: UInt64(140 + n))
+            let w = testTensor(c.wShape, seed: UInt64(150 + n), scale: 0.5)
+            let dy = testTensor(c.yShape, seed: UInt64(160 + n), requiresGrad: false)
+            let (edx, edw, _) = c.referenceGradients(x: x.scalars, w: w.scalars, dy: dy.scalars)
+            var stale = (0..<4).map { _ in Tensor(Array(repeating: Float.nan, count: x.count), shape: x.shape) }
+            stale.removeAll()
+            c.run(x, w, nil, .im2col).backward(seed: dy)
+            assertClose(x.grad?.scalars ?? [], edx, tol: 1e-5 * max(1, maxAbs(edx)), "\(c) dx")
+            assertClose(w.grad?.scalars ?? [], edw, tol: 1e-5 * max(1, maxAbs(edw)), "\(c) dw")
+        }
+    }
+
     func testGradientsFiniteDifferences() {
         let cases: [ConvCase] = [
             ConvCase(2, 3, 7, 5, 5, 3, 3, padding: 1),
@@ -319,10 +339,10 @@ final class ConvolutionTests: XCTestCase {
             ConvCase(2, 3, 5, 7, 5, 2, 3, stride: 2, padding: 1),
             ConvCase(2, 2, 5, 7, 3, 1, 1),
             ConvCase(1, 3, 11, 13, 5, 3, 3, stride: (2, 1), padding: (2, 1)),
-            ConvCase(2, 16, 5, 7, 16, 3, 3, padding: 1),       // shifted schedule
+            ConvCase(2, 16, 5, 7, 16, 3, 3, padding: 1),
         ]
         for (n, c) in cases.enumerated() {
-            for algorithm in [Conv2dAlgorithm.automatic, .gemm, .im2col] {
+            for algorithm in [Conv2dAlgorithm.automatic, .im2col] {
                 let x = testTensor(c.xShape, seed: UInt64(50 + n))
                 let w = testTensor(c.wShape, seed: UInt64(60 + n), scale: 0.5)
                 let bias = testTensor([c.cout], seed: UInt64(70 + n))

@@ -3,6 +3,7 @@
 import Foundation
 import XCTest
 import SVQEngine
+import SVQTestSupport
 
 /// Row-major index helper for naive references.
 private func idx(_ i: [Int], _ shape: [Int]) -> Int {

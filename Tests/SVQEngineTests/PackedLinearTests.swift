@@ -1,6 +1,7 @@
 // PackedLinear (oneDNN matmul on a weight packed once) against linear.
 
 import SVQEngine
+import SVQTestSupport
 import XCTest
 
 /// PackedLinear against linear: few rows (sgemm path), many rows, one and several column slices, in parallel.

@@ -6,6 +6,7 @@ import SVQEngine
 
 #if canImport(Glibc)
 import Glibc
+import SVQTestSupport
 #endif
 
 final class SplitGemmTests: XCTestCase {

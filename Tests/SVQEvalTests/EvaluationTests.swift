@@ -4,6 +4,7 @@ import SVQData
 import SVQEngine
 import SVQEval
 import SVQModels
+import SVQTestSupport
 import XCTest
 
 final class EvaluationTests: XCTestCase {

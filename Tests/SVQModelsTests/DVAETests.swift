@@ -6,6 +6,7 @@ import SafeTensors
 import SVQEngine
 import SVQNN
 import SVQModels
+import SVQTestSupport
 
 final class DVAETests: XCTestCase {
     private func goldenDVAE() throws -> DVAE {

@@ -6,6 +6,7 @@ import XCTest
 import SafeTensors
 import SVQEngine
 import SVQModels
+import SVQTestSupport
 
 enum Golden {
     static let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!

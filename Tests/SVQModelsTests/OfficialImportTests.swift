@@ -3,6 +3,7 @@ import XCTest
 import SafeTensors
 import SVQEngine
 import SVQModels
+import SVQTestSupport
 
 final class OfficialImportTests: XCTestCase {
     func testOfficialArgumentsMapToOurConfig() throws {

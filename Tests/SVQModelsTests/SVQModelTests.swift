@@ -6,6 +6,7 @@ import XCTest
 import SafeTensors
 import SVQEngine
 import SVQModels
+import SVQTestSupport
 
 final class SVQModelTests: XCTestCase {
     static func officialTiny() throws -> SVQModel {

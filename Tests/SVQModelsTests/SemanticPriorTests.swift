@@ -8,6 +8,7 @@ import SafeTensors
 import SVQEngine
 import SVQNN
 import SVQModels
+import SVQTestSupport
 
 final class SemanticPriorTests: XCTestCase {
     private static let config = SVQConfig.goldenTiny

@@ -14,6 +14,7 @@ import Foundation
 import XCTest
 import SVQEngine
 import SVQModels
+import SVQTestSupport
 
 final class WeightsDocTests: XCTestCase {
 
@@ -102,15 +103,16 @@ final class WeightsDocTests: XCTestCase {
         XCTAssertTrue(extra.isEmpty, "the config table in docs/weights.md lists keys the config does not have: \(extra)")
         XCTAssertEqual(documented.count, Set(documented).count, "a config key is listed twice")
 
-        // Preset columns (headed by a backticked preset name) and the default column.
+        // Columns headed by a backticked config name: every preset, and the golden fixture's test config.
+        let named = SVQConfig.presets.merging(["golden-tiny": .goldenTiny]) { preset, _ in preset }
         var columns: [(index: Int, label: String, json: [String: Any])] = []
         for (i, title) in doc.configHeader.enumerated() {
-            if let name = WeightsDoc.backticked(title), let preset = SVQConfig.presets[name] {
-                columns.append((i, "preset \(name)", try Self.json(preset)))
+            if let name = WeightsDoc.backticked(title), let config = named[name] {
+                columns.append((i, "config \(name)", try Self.json(config)))
             }
         }
-        XCTAssertEqual(Set(columns.map(\.label)), Set(SVQConfig.presets.keys.map { "preset \($0)" }),
-                       "the config table needs one column per preset")
+        XCTAssertEqual(Set(columns.map(\.label)), Set(named.keys.map { "config \($0)" }),
+                       "the config table needs one column per preset and one for golden-tiny")
         // Leaving out every argument without a default shows the defaults; the sentinel marks the required ones.
         let sentinel = -7
         let defaults = SVQConfig(imageSize: sentinel, cnnHiddenSize: sentinel, dModel: sentinel, mlpHiddenSize: sentinel,
@@ -147,7 +149,7 @@ final class WeightsDocTests: XCTestCase {
         XCTAssertTrue(text.contains("\"format\": \"svq\""))
         XCTAssertTrue(text.contains("\"format_version\": \"\(SVQModel.formatVersion)\""),
                       "docs/weights.md does not describe format version \(SVQModel.formatVersion)")
-        // The example metadata shows the real config JSON of the golden-tiny preset.
+        // The example metadata shows the real config JSON of the golden-tiny test model.
         let escaped = metadata["config"]!.replacingOccurrences(of: "\"", with: "\\\"")
         XCTAssertTrue(text.contains("\"config\": \"\(escaped)\""), "the metadata example in docs/weights.md is not what SVQModel writes:\n\(escaped)")
     }

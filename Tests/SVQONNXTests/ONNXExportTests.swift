@@ -7,6 +7,7 @@ import SafeTensors
 import SVQEngine
 import SVQModels
 import SVQONNX
+import SVQTestSupport
 import XCTest
 
 final class ONNXExportTests: XCTestCase {
@@ -20,13 +21,6 @@ final class ONNXExportTests: XCTestCase {
 
     var graphs: [String: ExportedGraph] {
         Dictionary(uniqueKeysWithValues: ONNXExporter(model: Self.model).graphs().map { ($0.name, $0) })
-    }
-
-    func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("svq-onnx-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
     }
 
     func signature(_ specs: [ONNXValueSpec]) -> [String] { specs.map(\.description) }

@@ -1,4 +1,4 @@
-// The C ABI called from Swift (examples/c/test_capi.c covers it from C): statuses and messages for bad
+// The C ABI called from Swift (Tests/CAPI/test_capi.c covers it from C): statuses and messages for bad
 // pointers, handles and sizes, and the same results as the Swift API.
 
 import CSVQ

@@ -6,10 +6,11 @@ import SafeTensors
 import SVQ
 import SVQEngine
 import SVQModels
+import SVQTestSupport
 import XCTest
 
 enum TestModels {
-    /// The golden-tiny preset with random weights, as our weights file (64×64×3, N 3, M 4, P 8, prior).
+    /// The golden-tiny test config with random weights, as our weights file (64×64×3, N 3, M 4, P 8, prior).
     static let tinyData: Data = serialized(.goldenTiny, seed: 11)
 
     /// The same sizes without a prior.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import SafeTensors
+import SVQTestSupport
 
 final class AtomicWriteTests: XCTestCase {
     private var directory: URL!

@@ -63,14 +63,6 @@ func uint16Bytes(_ values: [UInt16]) -> [UInt8] {
     values.flatMap { v -> [UInt8] in withUnsafeBytes(of: v.littleEndian) { Array($0) } }
 }
 
-/// A fresh empty directory under the system temporary directory.
-func makeTemporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("SafeTensorsTests-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 /// Deterministic PRNG (SplitMix64) for reproducible fuzzing.
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64

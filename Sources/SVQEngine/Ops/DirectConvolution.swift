@@ -1,6 +1,6 @@
 // conv2d on oneDNN's direct convolution kernels.
 //
-// Why: lowering a 5×5 convolution with 32 channels to sgemm (see Convolution.swift) reaches ~100 GFLOP/s
+// Why: lowering a 5×5 convolution with 32 channels to sgemm (see Im2colConvolution.swift) reaches ~100 GFLOP/s
 // here; oneDNN's JIT kernels on channel-blocked layouts (nChw16c with AVX-512) reach ~230 including the
 // conversions to and from our NCHW tensors — the gap that kept encode behind ONNX Runtime's own direct
 // convolutions.
@@ -17,8 +17,8 @@
 // one primitive with an OpenMP team of the engine's thread count. A call made inside one of the engine's
 // parallel loops runs on its own thread only (the loop already occupies the cores). OpenMP's thread count is
 // per calling thread, so it is set before every call.
-// Any oneDNN failure (an unsupported shape, no memory) returns false and the caller falls back to the GEMM
-// lowerings, which handle every shape.
+// Any oneDNN failure (an unsupported shape, no memory) returns false and the caller falls back to the im2col
+// lowering (Im2colConvolution.swift), which handles every shape.
 
 import CDNNL
 import Dispatch
@@ -234,27 +234,28 @@ final class DirectConvPrimitive {
             guard dnnl_primitive_desc_create(&hint, &fd, nil, engine, nil) == dnnl_success, let hint else { return false }
             defer { dnnl_primitive_desc_destroy(hint) }
             var d = dnnl_convolution_desc_t()
+            // Each direction's descriptor, and its operands: (argument, plain layout, query, is output).
+            let described: dnnl_status_t
+            let operands: [(Int32, dnnl_memory_desc_t, dnnl_query_t, Bool)]
             if kind == .backwardData {
-                guard dnnl_convolution_backward_data_desc_init(
-                        &d, dnnl_convolution_direct, &srcAny, &wtsAny, &dstAny, strides, padding, padding) == dnnl_success,
-                      dnnl_primitive_desc_create(&pd, &d, attr, engine, hint) == dnnl_success, let pd
-                else { return false }
-                defer { dnnl_primitive_desc_destroy(pd) }
-                guard bind(DNNL_ARG_DIFF_DST, plain: dst, pd, dnnl_query_diff_dst_md, output: false),
-                      bind(DNNL_ARG_WEIGHTS, plain: wts, pd, dnnl_query_weights_md, output: false),
-                      bind(DNNL_ARG_DIFF_SRC, plain: src, pd, dnnl_query_diff_src_md, output: true),
-                      finish(pd) else { return false }
+                described = dnnl_convolution_backward_data_desc_init(
+                    &d, dnnl_convolution_direct, &srcAny, &wtsAny, &dstAny, strides, padding, padding)
+                operands = [(DNNL_ARG_DIFF_DST, dst, dnnl_query_diff_dst_md, false),
+                            (DNNL_ARG_WEIGHTS, wts, dnnl_query_weights_md, false),
+                            (DNNL_ARG_DIFF_SRC, src, dnnl_query_diff_src_md, true)]
             } else {
-                guard dnnl_convolution_backward_weights_desc_init(
-                        &d, dnnl_convolution_direct, &srcAny, &wtsAny, nil, &dstAny, strides, padding, padding) == dnnl_success,
-                      dnnl_primitive_desc_create(&pd, &d, attr, engine, hint) == dnnl_success, let pd
-                else { return false }
-                defer { dnnl_primitive_desc_destroy(pd) }
-                guard bind(DNNL_ARG_SRC, plain: src, pd, dnnl_query_src_md, output: false),
-                      bind(DNNL_ARG_DIFF_DST, plain: dst, pd, dnnl_query_diff_dst_md, output: false),
-                      bind(DNNL_ARG_DIFF_WEIGHTS, plain: wts, pd, dnnl_query_diff_weights_md, output: true),
-                      finish(pd) else { return false }
+                described = dnnl_convolution_backward_weights_desc_init(
+                    &d, dnnl_convolution_direct, &srcAny, &wtsAny, nil, &dstAny, strides, padding, padding)
+                operands = [(DNNL_ARG_SRC, src, dnnl_query_src_md, false),
+                            (DNNL_ARG_DIFF_DST, dst, dnnl_query_diff_dst_md, false),
+                            (DNNL_ARG_DIFF_WEIGHTS, wts, dnnl_query_diff_weights_md, true)]
             }
+            guard described == dnnl_success,
+                  dnnl_primitive_desc_create(&pd, &d, attr, engine, hint) == dnnl_success, let pd
+            else { return false }
+            defer { dnnl_primitive_desc_destroy(pd) }
+            guard operands.allSatisfy({ bind($0.0, plain: $0.1, pd, $0.2, output: $0.3) }), finish(pd)
+            else { return false }
         }
         return true
     }

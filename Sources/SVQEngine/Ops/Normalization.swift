@@ -15,38 +15,13 @@ func forEachLine(outer: Int, n: Int, inner: Int, _ body: (_ base: Int, _ stride:
 
 extension Tensor {
     /// Softmax along `axis` (default: last), computed stably.
-    public func softmax(axis: Int = -1) -> Tensor {
-        let ax = normalizeAxis(axis, rank: rank)
-        let (outer, n, inner) = splitAround(shape, ax)
-        let out = Tensor(zeros: shape, zeroed: false)
-        let pi = data, po = out.data
-        forEachLine(outer: outer, n: n, inner: inner) { base, s in
-            var m = -Float.infinity
-            for k in 0..<n { m = Swift.max(m, pi[base + k * s]) }
-            var z: Float = 0
-            for k in 0..<n { let e = expf(pi[base + k * s] - m); po[base + k * s] = e; z += e }
-            let inv = 1 / z
-            for k in 0..<n { po[base + k * s] *= inv }
-        }
-        if shouldRecord(self) {
-            let yd = out.detached()
-            record(out, inputs: [self]) { g in
-                // dx = y ⊙ (g − Σ g⊙y)
-                let gi = Tensor(zeros: yd.shape, zeroed: false)
-                let py = yd.data, pg = g.data, pr = gi.data
-                forEachLine(outer: outer, n: n, inner: inner) { base, s in
-                    var dot: Float = 0
-                    for k in 0..<n { dot += pg[base + k * s] * py[base + k * s] }
-                    for k in 0..<n { pr[base + k * s] = py[base + k * s] * (pg[base + k * s] - dot) }
-                }
-                return [gi]
-            }
-        }
-        return out
-    }
+    public func softmax(axis: Int = -1) -> Tensor { softmaxAlong(axis, log: false) }
 
     /// Log-softmax along `axis` (default: last), computed stably.
-    public func logSoftmax(axis: Int = -1) -> Tensor {
+    public func logSoftmax(axis: Int = -1) -> Tensor { softmaxAlong(axis, log: true) }
+
+    /// Softmax or log-softmax of every line along `axis`: both subtract the line's maximum before `exp`.
+    private func softmaxAlong(_ axis: Int, log: Bool) -> Tensor {
         let ax = normalizeAxis(axis, rank: rank)
         let (outer, n, inner) = splitAround(shape, ax)
         let out = Tensor(zeros: shape, zeroed: false)
@@ -55,20 +30,33 @@ extension Tensor {
             var m = -Float.infinity
             for k in 0..<n { m = Swift.max(m, pi[base + k * s]) }
             var z: Float = 0
-            for k in 0..<n { z += expf(pi[base + k * s] - m) }
-            let lse = m + logf(z)
-            for k in 0..<n { po[base + k * s] = pi[base + k * s] - lse }
+            if log {
+                for k in 0..<n { z += expf(pi[base + k * s] - m) }
+                let lse = m + logf(z)
+                for k in 0..<n { po[base + k * s] = pi[base + k * s] - lse }
+            } else {
+                for k in 0..<n { let e = expf(pi[base + k * s] - m); po[base + k * s] = e; z += e }
+                let inv = 1 / z
+                for k in 0..<n { po[base + k * s] *= inv }
+            }
         }
         if shouldRecord(self) {
             let yd = out.detached()
             record(out, inputs: [self]) { g in
-                // dx = g − softmax ⊙ Σ g
                 let gi = Tensor(zeros: yd.shape, zeroed: false)
                 let py = yd.data, pg = g.data, pr = gi.data
                 forEachLine(outer: outer, n: n, inner: inner) { base, s in
-                    var total: Float = 0
-                    for k in 0..<n { total += pg[base + k * s] }
-                    for k in 0..<n { pr[base + k * s] = pg[base + k * s] - expf(py[base + k * s]) * total }
+                    if log {
+                        // dx = g − softmax ⊙ Σ g
+                        var total: Float = 0
+                        for k in 0..<n { total += pg[base + k * s] }
+                        for k in 0..<n { pr[base + k * s] = pg[base + k * s] - expf(py[base + k * s]) * total }
+                    } else {
+                        // dx = y ⊙ (g − Σ g⊙y)
+                        var dot: Float = 0
+                        for k in 0..<n { dot += pg[base + k * s] * py[base + k * s] }
+                        for k in 0..<n { pr[base + k * s] = py[base + k * s] * (pg[base + k * s] - dot) }
+                    }
                 }
                 return [gi]
             }

@@ -1,10 +1,11 @@
-// Central finite differences against the recorded backward pass, shared by every op's test.
+// Central finite differences against the recorded backward pass, deterministic test values, and an elementwise
+// comparison of float arrays: for every suite that checks the engine's numbers.
 
 import XCTest
 import SVQEngine
 
 /// Deterministic test values in [-1, 1) (an LCG, so fixtures never depend on the engine's own RNG).
-func testValues(_ count: Int, seed: UInt64 = 1, scale: Float = 1) -> [Float] {
+public func testValues(_ count: Int, seed: UInt64 = 1, scale: Float = 1) -> [Float] {
     var s = seed &* 6364136223846793005 &+ 1442695040888963407
     return (0..<count).map { _ in
         s = s &* 6364136223846793005 &+ 1442695040888963407
@@ -12,7 +13,7 @@ func testValues(_ count: Int, seed: UInt64 = 1, scale: Float = 1) -> [Float] {
     }
 }
 
-func testTensor(_ shape: [Int], seed: UInt64 = 1, scale: Float = 1, requiresGrad: Bool = true) -> Tensor {
+public func testTensor(_ shape: [Int], seed: UInt64 = 1, scale: Float = 1, requiresGrad: Bool = true) -> Tensor {
     let t = Tensor(testValues(shape.reduce(1, *), seed: seed, scale: scale), shape: shape)
     t.requiresGrad = requiresGrad
     return t
@@ -20,7 +21,7 @@ func testTensor(_ shape: [Int], seed: UInt64 = 1, scale: Float = 1, requiresGrad
 
 /// Checks d(Σ w·f(inputs))/d(input) from `backward()` against central differences, for every input that
 /// requires gradients. `w` is a fixed pseudo-random weighting so that every output element matters.
-func assertGradientsMatch(_ inputs: [Tensor], eps: Float = 1e-2, rtol: Float = 2e-2, atol: Float = 2e-3,
+public func assertGradientsMatch(_ inputs: [Tensor], eps: Float = 1e-2, rtol: Float = 2e-2, atol: Float = 2e-3,
                           maxChecksPerInput: Int = 300,
                           file: StaticString = #filePath, line: UInt = #line,
                           _ f: ([Tensor]) -> Tensor) {
@@ -63,7 +64,7 @@ func assertGradientsMatch(_ inputs: [Tensor], eps: Float = 1e-2, rtol: Float = 2
 }
 
 /// Asserts two float arrays agree elementwise within `tol` (absolute), reporting the worst element.
-func assertClose(_ a: [Float], _ b: [Float], tol: Float = 1e-5, _ what: String = "",
+public func assertClose(_ a: [Float], _ b: [Float], tol: Float = 1e-5, _ what: String = "",
                  file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(a.count, b.count, "\(what): sizes differ", file: file, line: line)
     var worst: Float = 0, at = 0
