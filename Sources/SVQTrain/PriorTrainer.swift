@@ -9,7 +9,7 @@ import SVQModels
 import SVQNN
 import SVQOptim
 
-public struct PriorTrainingOptions: Codable, Equatable, Sendable {
+public struct PriorTrainingOptions: TrainingOptions, Equatable {
     public var batchSize = 40
     public var steps = 20_000
     public var seed: UInt64 = 0
@@ -22,13 +22,7 @@ public struct PriorTrainingOptions: Codable, Equatable, Sendable {
 
     /// Warm-up over the first tenth of a CPU run instead of the official 30k steps.
     public static func cpu(steps: Int, batchSize: Int, seed: UInt64) -> PriorTrainingOptions {
-        var o = PriorTrainingOptions()
-        o.steps = steps
-        o.batchSize = batchSize
-        o.seed = seed
-        o.warmupSteps = max(1, steps / 10)
-        o.halfLifeSteps = max(1, steps * 2)
-        return o
+        scaled(steps: steps, batchSize: batchSize, seed: seed)
     }
 
     public func validate() throws {
@@ -61,15 +55,12 @@ public final class PriorTrainer {
                 throw TrainingError(.inputMismatch, "held-out codes \(held.codes.shape) do not fit the model's N·M = \(model.config.codesPerImage)")
             }
         }
-        guard codes.count >= options.batchSize else {
-            throw TrainingError(.inputMismatch, "\(codes.count) code sets is fewer than one batch of \(options.batchSize)")
-        }
+        schedule = try options.batchSchedule(count: codes.count, of: "code sets")
         self.model = model
         self.prior = prior
         self.options = options
         self.codes = codes
         self.validationCodes = validationCodes
-        schedule = BatchSchedule(count: codes.count, batchSize: options.batchSize, seed: options.seed)
         let parameters = prior.namedTensors(prefix: "prior.").filter { $0.tensor.requiresGrad }
         let group = ParameterGroup(name: "prior", parameters: parameters, learningRate: options.learningRate,
                                    schedule: LearningRateSchedule(warmupSteps: options.warmupSteps, decay: .halfLife(steps: options.halfLifeSteps)))
@@ -90,15 +81,13 @@ public final class PriorTrainer {
         var rng = RandomGenerator(seed: options.seed, stream: RandomStreams.stepBase + UInt64(s))
         let loss = prior.loss(codes.batch(schedule.indices(step: s)), rng: &rng)
         loss.backward()
-        if let bad = nonFiniteGradients(optimizer) {
-            prior.zeroGrad()
+        switch applyGradients(optimizer, clipping: trained, to: options.clipNorm, zeroing: prior) {
+        case .applied(let gradientMax):
+            return (loss.item(), gradientMax)
+        case .skipped(let bad):
             nonFinite = "step \(s): the gradient of \(bad) is not finite"
             return (loss.item(), .nan)
         }
-        let gmax = clipGradients(trained, maxNorm: options.clipNorm, norm: .infinity)
-        optimizer.step()
-        prior.zeroGrad()
-        return (loss.item(), gmax)
     }
 
     /// Mean loss per scene over `codes` without dropout (validation).

@@ -11,7 +11,7 @@ import SVQOptim
 
 /// Hyperparameters of SVQ training. Defaults are the official ones (docs/reference/nlotm-forward.md §8)
 /// except the batch size, which a CPU run chooses.
-public struct SVQTrainingOptions: Codable, Equatable, Sendable {
+public struct SVQTrainingOptions: TrainingOptions, Equatable {
     public var batchSize = 32
     public var steps = 100_000
     public var seed: UInt64 = 0
@@ -34,16 +34,11 @@ public struct SVQTrainingOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
-    /// Schedules shortened for a CPU run of `steps` steps: warm-up and temperature annealing over the first
-    /// fifth, no decay to speak of. The official 30k-step warm-up would take most of a CPU run.
+    /// Schedules shortened for a CPU run of `steps` steps: the learning rates' warm-up over the first tenth,
+    /// temperature annealing over the first fifth, no decay to speak of.
     public static func cpu(steps: Int, batchSize: Int, seed: UInt64) -> SVQTrainingOptions {
-        var o = SVQTrainingOptions()
-        o.steps = steps
-        o.batchSize = batchSize
-        o.seed = seed
-        o.warmupSteps = max(1, steps / 10)
+        var o = scaled(steps: steps, batchSize: batchSize, seed: seed)
         o.temperatureSteps = max(1, steps / 5)
-        o.halfLifeSteps = max(1, steps * 2)
         return o
     }
 
@@ -105,13 +100,10 @@ public final class SVQTrainer {
         guard images.channels == c.imageChannels, images.height == c.imageSize, images.width == c.imageSize else {
             throw TrainingError(.inputMismatch, "images are \(images.channels)×\(images.height)×\(images.width) but the model takes \(c.imageChannels)×\(c.imageSize)×\(c.imageSize)")
         }
-        guard images.count >= options.batchSize else {
-            throw TrainingError(.inputMismatch, "\(images.count) training images is fewer than one batch of \(options.batchSize)")
-        }
+        schedule = try options.batchSchedule(count: images.count, of: "training images")
         self.model = model
         self.options = options
         self.images = images
-        schedule = BatchSchedule(count: images.count, batchSize: options.batchSize, seed: options.seed)
         optimizer = Adam(groups: Self.parameterGroups(model, options))
         trained = optimizer.groups.flatMap { $0.parameters.map(\.tensor) }
         model.train(true)
@@ -152,15 +144,12 @@ public final class SVQTrainer {
         let (loss, metrics) = losses(batch, temperature: temperature(at: s), rng: &rng)
         loss.backward()
         var m = metrics
-        if let bad = nonFiniteGradients(optimizer) {
-            // Stop before Adam spreads it into the weights: the last checkpoint stays good.
-            model.zeroGrad()
+        switch applyGradients(optimizer, clipping: trained, to: options.clipNorm, zeroing: model) {
+        case .applied(let gradientMax):
+            m.gradientMax = gradientMax
+        case .skipped(let bad):
             nonFinite = "step \(s): the gradient of \(bad) is not finite (loss \(metrics.loss))"
-            return m
         }
-        m.gradientMax = clipGradients(trained, maxNorm: options.clipNorm, norm: .infinity)
-        optimizer.step()
-        model.zeroGrad()
         return m
     }
 
@@ -265,18 +254,4 @@ extension SVQTrainer: TrainingTask {
         try Checkpoint.restore(trainer.optimizer, from: file)
         return trainer
     }
-}
-
-/// The trained parameters whose gradients have a NaN or infinity, in optimizer order, described.
-func nonFiniteGradients(_ optimizer: Adam) -> String? {
-    var bad: [String] = []
-    for group in optimizer.groups {
-        for (name, t) in group.parameters {
-            guard let g = t.grad else { continue }
-            let p = g.data
-            if (0..<g.count).contains(where: { !p[$0].isFinite }) { bad.append(name) }
-        }
-    }
-    guard let first = bad.first else { return nil }
-    return bad.count == 1 ? first : "\(first) (and \(bad.count - 1) more: \(bad.dropFirst().prefix(8).joined(separator: ", "))\(bad.count > 9 ? ", …" : ""))"
 }

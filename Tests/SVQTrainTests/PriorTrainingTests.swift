@@ -90,6 +90,24 @@ final class PriorTrainingTests: XCTestCase {
         XCTAssertEqual(again.split(separator: "\n").dropFirst().map { $0.split(separator: ",")[0] }, ["2", "4", "5"])
     }
 
+    func testANonFiniteGradientIsNotAppliedAndStopsTheRun() throws {
+        let trainer = try makeTrainer(steps: 3)
+        trainer.trainStep()
+        // NaN output weights make every logit, the loss and the gradients they reach NaN.
+        let head = try XCTUnwrap(trainer.prior.namedTensors().first { $0.name.hasSuffix("head.weight") })
+        head.tensor.assign([Float](repeating: .nan, count: head.tensor.count))
+        let before = trainer.prior.namedTensors().map(\.tensor.scalars)
+        let r = trainer.trainStep()
+        XCTAssertTrue(r.gradientMax.isNaN)
+        XCTAssertEqual(trainer.step, 1, "the step was not taken")
+        XCTAssertTrue(trainer.nonFinite?.contains("step 1: the gradient of") ?? false, trainer.nonFinite ?? "nil")
+        let after = trainer.prior.namedTensors().map(\.tensor.scalars)
+        for (x, y) in zip(before, after) { XCTAssertTrue(zip(x, y).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }) }
+        XCTAssertTrue(trainer.prior.namedTensors().allSatisfy { $0.tensor.grad.map { g in g.scalars.allSatisfy { $0 == 0 } } ?? true },
+                      "gradients are zeroed")
+        XCTAssertThrowsError(try trainer.runStep())
+    }
+
     func testResumedPriorRunEndsWhereAnUninterruptedRunEnds() throws {
         let steps = 6
         let straight = try makeTrainer(steps: steps)
