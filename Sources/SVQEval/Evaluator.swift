@@ -1,4 +1,4 @@
-// Runs a model over held-out images and prior samples and gathers everything `svq eval` reports.
+// Runs a model over held-out images and over prior samples: the codes, masks and pictures `evaluate` measures.
 
 import Foundation
 import SVQData
@@ -11,57 +11,6 @@ public struct ImageResult: Sendable {
     public var attention: [Float]      // [N, H·W] per-slot attention at image resolution
     public var dvaeReconstruction: RGBImage
     public var decoded: RGBImage
-}
-
-public struct ReconstructionReport: Codable, Equatable, Sendable {
-    public var images: Int
-    /// Mean squared error per pixel and channel, images in [0, 1]: the dVAE alone (argmax tokens → decoder).
-    public var dvaeMSE: Double
-    /// The same through the codes: encode → autoregressive decode (greedy or drawn, see `decodeTemperature`) → dVAE decoder.
-    public var decodeMSE: Double
-
-    public init(images: Int, dvaeMSE: Double, decodeMSE: Double) {
-        self.images = images
-        self.dvaeMSE = dvaeMSE
-        self.decodeMSE = decodeMSE
-    }
-}
-
-public struct EvaluationReport: Codable, Equatable, Sendable {
-    public var model: String
-    public var data: String
-    public var split: String
-    public var seed: UInt64
-    /// The decoder's token temperature for reconstructions and samples; nil: greedy.
-    public var decodeTemperature: Float?
-    /// Drawn images per decode, the best by re-encoding kept (nil or 1: a single draw).
-    public var decodeCandidates: Int?
-    /// The prior's sampling temperature and top-k for the generation figures (nil in reports written before
-    /// they were recorded: temperature 1, all codes).
-    public var priorTemperature: Float?
-    public var priorTopK: Int?
-    public var reconstruction: ReconstructionReport
-    public var codeUsage: [BlockUsage]
-    public var minimumCodeUsage: Double
-    public var factorAlignment: FactorAlignmentReport?
-    public var generation: GenerationReport?
-    /// The parser and rule on the held-out images themselves (ground truth) and on their reconstructions:
-    /// the ceiling generation accuracy can reach with this parser.
-    public var ruleOnData: GenerationReport?
-    public var ruleOnReconstructions: GenerationReport?
-    /// The held-out objects read back from the reconstructions: lost, added, shape or colour changed.
-    public var objectRecovery: ObjectRecoveryReport?
-
-    public init(model: String, data: String, split: String, seed: UInt64, reconstruction: ReconstructionReport,
-                codeUsage: [BlockUsage], minimumCodeUsage: Double) {
-        self.model = model
-        self.data = data
-        self.split = split
-        self.seed = seed
-        self.reconstruction = reconstruction
-        self.codeUsage = codeUsage
-        self.minimumCodeUsage = minimumCodeUsage
-    }
 }
 
 public final class Evaluator {
@@ -80,8 +29,9 @@ public final class Evaluator {
         model.train(false)
     }
 
-    /// Encodes, reconstructs (dVAE, and decode from the codes) and takes masks of `images`, in batches.
-    public func run(_ images: [RGBImage], seed: UInt64) -> [ImageResult] {
+    /// Encodes, reconstructs (dVAE, and decode from the codes) and takes masks of `images`, in batches;
+    /// `progress` hears the number of images done after each batch.
+    public func run(_ images: [RGBImage], seed: UInt64, progress: (Int) -> Void = { _ in }) -> [ImageResult] {
         let c = model.config
         var rng = RandomGenerator(seed: seed)
         var out: [ImageResult] = []
@@ -105,6 +55,7 @@ public final class Evaluator {
                                            dvaeReconstruction: dvaeImages[i], decoded: decodedImages[i]))
                 }
                 start += part.count
+                progress(start)
             }
         }
         return out
@@ -121,7 +72,9 @@ public final class Evaluator {
     }
 
     /// `count` scenes from the prior, decoded as `decoding` says: the local codes `[count, N, M]` and images.
-    public func sample(count: Int, seed: UInt64, temperature: Float = 1, topK: Int? = nil) throws -> (IntTensor, [RGBImage]) {
+    /// `progress` hears the number of scenes done after each batch.
+    public func sample(count: Int, seed: UInt64, temperature: Float = 1, topK: Int? = nil,
+                       progress: (Int) -> Void = { _ in }) throws -> (IntTensor, [RGBImage]) {
         guard let prior = model.prior else { throw EvaluationError("the model has no prior") }
         let c = model.config
         var rng = RandomGenerator(seed: seed)
@@ -136,6 +89,7 @@ public final class Evaluator {
                 images += RGBImage.images(fromBatch: model.decodeBestOf(codes: local, candidates: candidates,
                                                                          sampling: decoding, rng: &rng))
                 done += b
+                progress(done)
             }
         }
         return (IntTensor(codes, shape: [count, c.numSlots, c.numBlocks]), images)

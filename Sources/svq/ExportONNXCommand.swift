@@ -5,6 +5,7 @@ import Foundation
 import SVQEngine
 import SVQModels
 import SVQONNX
+import SVQTrain
 
 struct ExportONNXCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -68,7 +69,7 @@ struct ExportONNXCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: model) else {
             throw ONNXExportError("no model at \(model): pass a weights file, or --random-preset NAME for an untrained one")
         }
-        do { return try loadModelOrCheckpoint(model) } catch {
+        do { return try SVQModel.load(weightsOrCheckpoint: URL(fileURLWithPath: model)) } catch {
             throw ONNXExportError("cannot read the model \(model): \(error)")
         }
     }

@@ -18,3 +18,6 @@ struct SVQCommand: ParsableCommand {
         main(nil)
     }
 }
+
+/// The bundled model, the default of every command that takes one.
+let defaultModelPath = "models/sprites.safetensors"
