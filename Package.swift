@@ -68,7 +68,9 @@ let package = Package(
         .executableTarget(
             name: "svq",
             dependencies: ["SVQ", "SVQModels", "SVQData", "SVQTrain", "SVQEval", "SVQONNX", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: engineSettings
+            // Testable in release builds too (`swift build -c release --build-tests`), for SVQCommandTests'
+            // @testable import: SwiftPM enables testing only in debug builds or under `swift test`.
+            swiftSettings: engineSettings + [.unsafeFlags(["-enable-testing"])]
         ),
         .executableTarget(name: "svq-bench", dependencies: ["SVQEngine", "SVQModels", "SVQTrain", "SVQ", "SVQData", "SafeTensors"], swiftSettings: engineSettings),
 
@@ -88,6 +90,9 @@ let package = Package(
         .testTarget(name: "SVQRuntimeTests", dependencies: ["SVQ", "SVQRuntime", "CSVQ", "SVQModels", "SVQEngine", "SafeTensors",
                                                             "SVQTestSupport"]),
         .testTarget(name: "SVQONNXTests", dependencies: ["SVQONNX", "SVQModels", "SVQEngine", "SafeTensors", "SVQTestSupport"]),
+        // The svq command line's flag parsing (@testable import of the executable target).
+        .testTarget(name: "SVQCommandTests", dependencies: ["svq", "SVQData", "SVQEval", "SVQTrain",
+                                                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -25,13 +25,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Folder of PNG images.") var data: String
     @Option(help: "Split: \(DatasetSplit.allCases.map(\.rawValue).joined(separator: ", ")).") var split = DatasetSplit.test
     @Option(help: "Evaluate at most this many images of the split.") var limit = 512
-    @Option(help: "Prior samples for generation accuracy (0 skips).") var samples = 128
-    @Option(help: "Sampling temperature of the prior.") var temperature: Float = 1
-    @Option(help: "Keep the prior's k most likely codes at each step (default: all).") var topK: Int?
-    @Option(help: "Draw the decoder's image tokens at this temperature instead of taking the most likely (greedy); for reconstructions and samples.")
-    var decodeTemperature: Float?
-    @Option(help: "Draw this many images per decode and keep the one whose re-encoding matches the codes best (needs --decode-temperature).")
-    var decodeCandidates = 1
+    @Option(name: [.customShort("n"), .long], help: "Prior samples for generation accuracy (0 skips).") var samples = 128
+    @OptionGroup var prior: PriorSamplingOptions
+    @OptionGroup var decoding: DecodingOptions
     @Option(help: "Seed of the slot noise and the prior samples.") var seed: UInt64 = 0
     @Option(help: "Output folder.") var out = "runs/eval"
     @Option(help: "Images per batch.") var batchSize = 16
@@ -39,17 +35,18 @@ struct EvalCommand: ParsableCommand {
 
     /// The library's options from the flags.
     var options: EvaluationOptions {
-        var o = EvaluationOptions()
-        o.split = split
-        o.limit = limit
-        o.samples = samples
-        o.priorTemperature = temperature
-        o.priorTopK = topK
-        o.decodeTemperature = decodeTemperature
-        o.decodeCandidates = decodeCandidates
-        o.seed = seed
-        o.batchSize = batchSize
-        return o
+        get throws {
+            var o = EvaluationOptions()
+            o.split = split
+            o.limit = limit
+            o.samples = samples
+            o.priorTemperature = prior.temperature
+            o.priorTopK = prior.topK
+            (o.decodeTemperature, o.decodeCandidates) = try decoding.resolved()
+            o.seed = seed
+            o.batchSize = batchSize
+            return o
+        }
     }
 
     func validate() throws {
@@ -57,7 +54,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        let options = self.options
+        let options = try self.options
         if let t = threads { Engine.setThreadCount(t) }
         let started = Date()
         let svq = try SVQModel.load(weightsOrCheckpoint: URL(fileURLWithPath: model))

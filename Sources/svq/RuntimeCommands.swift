@@ -88,17 +88,34 @@ struct DecodeCommand: ParsableCommand {
     @Argument(help: "Codes JSON: {\"codes\": [[[code per block] per slot] per image], …}.") var codes: String
     @OptionGroup var model: RuntimeModelOption
     @Option(name: .shortAndLong, help: "Output PNG (several images are laid side by side).") var output: String
-    @Option(help: "Sample the decoder's tokens at this temperature instead of taking the most likely.") var temperature: Float?
-    @Option(help: "Seed of the token draws (with --temperature).") var seed: UInt64 = 0
-    @Option(help: "With --temperature: draw this many images per code set and keep the one whose re-encoding gives back the codes most closely.")
-    var candidates = 1
+    @OptionGroup var decoding: DecodingOptions
+    @Option(help: "Seed of the token draws (with --decode-temperature).") var seed: UInt64 = 0
+    // The spellings before sample and eval had prior options of the same words.
+    @Option(name: .customLong("temperature"), help: .hidden) var oldTemperature: Float?
+    @Option(name: .customLong("candidates"), help: .hidden) var oldCandidates: Int?
+
+    /// The decoder's temperature (nil: greedy) and candidates, the old spellings included.
+    var decoder: (temperature: Float?, candidates: Int) {
+        get throws { try decoding.resolved(defaultTemperature: oldTemperature, oldCandidates: oldCandidates) }
+    }
+
+    func validate() throws {
+        try announce([
+            RenamedOption(old: "--temperature", new: "--decode-temperature", oldGiven: oldTemperature != nil,
+                          newGiven: decoding.decodeTemperature != nil),
+            RenamedOption(old: "--candidates", new: "--decode-candidates", oldGiven: oldCandidates != nil,
+                          newGiven: decoding.candidatesOption != nil),
+        ])
+        _ = try decoder
+    }
 
     func run() throws {
+        let (temperature, candidates) = try decoder
         let m = try model.load()
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let json = JSONDecoder()
+        json.keyDecodingStrategy = .convertFromSnakeCase
         let file: CodesFile
-        do { file = try decoder.decode(CodesFile.self, from: Data(contentsOf: URL(fileURLWithPath: codes))) } catch {
+        do { file = try json.decode(CodesFile.self, from: Data(contentsOf: URL(fileURLWithPath: codes))) } catch {
             throw ValidationError("\(codes) is not a codes file: \(error)")
         }
         let flat = file.codes.flatMap { $0.flatMap { $0 } }
@@ -115,31 +132,34 @@ struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sample", abstract: "Sample new scenes from the semantic prior and decode them.")
 
     @OptionGroup var model: RuntimeModelOption
-    @Option(name: .short, help: "Number of scenes.") var n = 16
+    @Option(name: [.customShort("n"), .long], help: "Number of scenes.") var samples = 16
     @Option(name: .shortAndLong, help: "Output PNG grid.") var output = "samples.png"
     @Option(help: "Seed.") var seed: UInt64 = 0
-    @Option(help: "Prior temperature.") var temperature: Float = 1
-    @Option(help: "Keep the k most likely codes at each step.") var topK: Int?
-    // Greedy decoding loses objects: where an object's first token is less likely than background, argmax
-    // writes background and the object never starts. Drawing tokens at 0.75 kept the object count of the
-    // held-out scenes (3.5 per scene against 3.0 greedy) on the bundled model's validation split.
-    @Option(help: "Temperature of the decoder's image-token draws.") var decodeTemperature: Float = 0.75
+    @OptionGroup var prior: PriorSamplingOptions
+    @OptionGroup var decoding: DecodingOptions
     @Flag(help: "Decode with the most likely image token at each step instead (deterministic, as the official code).")
     var greedyDecode = false
-    @Option(help: "Draw this many images per scene and keep the one whose re-encoding gives back the scene's codes most closely (not with --greedy-decode).")
-    var decodeCandidates = 1
+
+    /// The decoder's temperature (nil: greedy) and candidates.
+    var decoder: (temperature: Float?, candidates: Int) {
+        // Greedy decoding loses objects: where an object's first token is less likely than background, argmax
+        // writes background and the object never starts. Drawing tokens at 0.75 kept the object count of the
+        // held-out scenes (3.5 per scene against 3.0 greedy) on the bundled model's validation split.
+        get throws { try decoding.resolved(defaultTemperature: 0.75, greedy: greedyDecode) }
+    }
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1, got \(samples)") }
+        _ = try decoder
+    }
 
     func run() throws {
-        if greedyDecode && decodeCandidates > 1 {
-            throw ValidationError("--decode-candidates \(decodeCandidates) needs drawn tokens: --greedy-decode gives the same image every time")
-        }
-        guard greedyDecode || (decodeTemperature > 0 && decodeTemperature.isFinite) else {
-            throw ValidationError("--decode-temperature must be positive and finite, got \(decodeTemperature)")
-        }
+        let (decodeTemperature, candidates) = try decoder
+        let n = samples
         let m = try model.load()
-        let codes = try m.samplePrior(count: n, seed: seed, temperature: temperature, topK: topK)
-        let sampling: Sampling = greedyDecode ? .greedy : .sampled(temperature: decodeTemperature, topK: nil)
-        let images = try m.decodeUInt8(codes, sampling: sampling, seed: seed, candidates: decodeCandidates)
+        let codes = try m.samplePrior(count: n, seed: seed, temperature: prior.temperature, topK: prior.topK)
+        let sampling: Sampling = decodeTemperature.map { .sampled(temperature: $0, topK: nil) } ?? .greedy
+        let images = try m.decodeUInt8(codes, sampling: sampling, seed: seed, candidates: candidates)
         let all = (0..<n).map { rgbImage(images, $0) }
         let perRow = Int(Double(n).squareRoot().rounded(.up))
         let rows = stride(from: 0, to: n, by: perRow).map { Array(all[$0..<min(n, $0 + perRow)]) }
