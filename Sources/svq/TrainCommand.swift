@@ -2,11 +2,8 @@
 
 import ArgumentParser
 import Foundation
-import SVQData
-import SVQEngine
 import SVQModels
 import SVQTrain
-import SafeTensors
 
 /// Model sizes: a preset, optionally with some sizes replaced.
 struct ModelSizeOptions: ParsableArguments {
@@ -38,8 +35,7 @@ struct ModelSizeOptions: ParsableArguments {
     }
 }
 
-/// Loads a split of a PNG folder at the model's image size.
-struct TrainCommand: ParsableCommand {
+struct TrainCommand: ParsableCommand, TrainingRunKind {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train an SVQ model on a folder of PNG images.",
@@ -50,60 +46,27 @@ struct TrainCommand: ParsableCommand {
         from the checkpoint with the same batches and random streams.
         """)
 
+    static let defaults = TrainingRunDefaults(runFolder: "runs/svq", batchItems: "Images", batchSize: 32,
+                                              checkpointEvery: 250, logEvery: 10)
+
     @Option(help: "Folder of PNG images.") var data: String
-    @Option(name: .customLong("run"), help: "Run folder for the checkpoint, metrics and final model.") var runPath = "runs/svq"
     @OptionGroup var sizes: ModelSizeOptions
-    @Option(help: "Training steps.") var steps = 20_000
-    @Option(help: "Images per step.") var batchSize = 32
-    @Option(help: "Seed of the initialisation, data order and noise.") var seed: UInt64 = 0
-    @Option(help: "Checkpoint every N steps.") var checkpointEvery = 250
-    @Option(help: "Log every N steps.") var logEvery = 10
-    @Option(help: "Engine threads (default: all cores).") var threads: Int?
-    @Flag(help: "Use the official schedules (30k-step warm-up and temperature annealing) instead of ones scaled to --steps.")
-    var officialSchedules = false
-    @Flag(help: "Continue from RUN/checkpoint.safetensors.") var resume = false
+    @OptionGroup var runOptions: TrainingRunOptions<TrainCommand>
 
     func run() throws {
-        if let t = threads { Engine.setThreadCount(t) }
-        Engine.retainFreedMemory()
-        let runDir = URL(fileURLWithPath: runPath)
-        let checkpoint = runDir.appendingPathComponent("checkpoint.safetensors")
+        runOptions.prepareEngine()
+        let options: SVQTrainingOptions = runOptions.options()
+        let config = try sizes.config()
+        if !runOptions.resume, let warning = SVQTrainingOptions.codeRestartWarning(config: config, batchSize: options.batchSize) {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
         let trainer: SVQTrainer
-        if resume {
-            guard FileManager.default.fileExists(atPath: checkpoint.path) else {
-                throw ValidationError("nothing to resume: \(checkpoint.path) does not exist")
-            }
-            let header = try Checkpoint.header(try SafeTensorsFile(contentsOf: checkpoint))
-            let images = try ImageSet.load(folder: URL(fileURLWithPath: data), split: .train, size: header.config.imageSize)
-            trainer = try SVQTrainer.resume(from: checkpoint, images: images, steps: steps)
-            print("resuming \(checkpoint.path) at step \(trainer.step)")
-        } else {
-            if FileManager.default.fileExists(atPath: checkpoint.path) {
-                throw ValidationError("\(checkpoint.path) exists: pass --resume to continue it, or choose another --run")
-            }
-            let config = try sizes.config()
-            if let warning = SVQTrainingOptions.codeRestartWarning(config: config, batchSize: batchSize) {
-                FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
-            }
-            let images = try ImageSet.load(folder: URL(fileURLWithPath: data), split: .train, size: config.imageSize)
-            var options = officialSchedules ? SVQTrainingOptions() : SVQTrainingOptions.cpu(steps: steps, batchSize: batchSize, seed: seed)
-            options.steps = steps
-            options.batchSize = batchSize
-            options.seed = seed
-            var rng = RandomGenerator(seed: seed, stream: RandomStreams.initialisation)
-            let model = try SVQModel(config: config, rng: &rng)
-            trainer = try SVQTrainer(model: model, images: images, options: options)
-            try FileManager.default.createDirectory(at: runDir, withIntermediateDirectories: true)
-            print("training \(model.parameterCount) parameters on \(images.count) images, batch \(batchSize), \(steps) steps")
+        do {
+            trainer = try SVQTrainingRun.trainer(config: config, data: URL(fileURLWithPath: data), run: runOptions.run,
+                                                 options: options, resume: runOptions.resume, log: { print($0) })
+        } catch let error as TrainingError {
+            throw ValidationError(error.description)
         }
-        let loop = TrainingLoop(checkpoint: checkpoint, metrics: runDir.appendingPathComponent("metrics.csv"),
-                                checkpointEvery: checkpointEvery, logEvery: logEvery)
-        if try loop.run(trainer) {
-            let out = runDir.appendingPathComponent("model.safetensors")
-            try trainer.model.save(to: out)
-            print("wrote \(out.path)")
-        } else {
-            throw ExitCode(130)
-        }
+        try runOptions.train(trainer, model: trainer.model)
     }
 }

@@ -2,11 +2,10 @@
 
 import ArgumentParser
 import Foundation
-import SVQEngine
 import SVQModels
 import SVQTrain
 
-struct TrainPriorCommand: ParsableCommand {
+struct TrainPriorCommand: ParsableCommand, TrainingRunKind {
     static let configuration = CommandConfiguration(
         commandName: "train-prior",
         abstract: "Train the semantic prior of a trained SVQ model.",
@@ -18,30 +17,19 @@ struct TrainPriorCommand: ParsableCommand {
         RUN/model.safetensors (the input model with the trained prior) at the end.
         """)
 
+    static let defaults = TrainingRunDefaults(runFolder: "runs/prior", batchItems: "Code sets", batchSize: 40,
+                                              checkpointEvery: 500, logEvery: 50)
+
     @Option(help: "The trained SVQ model (weights file).") var model: String
     @Option(help: "Folder of PNG images (the same the model was trained on).") var data: String
-    @Option(name: .customLong("run"), help: "Run folder.") var runPath = "runs/prior"
-    @Option(help: "Training steps.") var steps = 20_000
-    @Option(help: "Code sets per step.") var batchSize = 40
-    @Option(help: "Seed of the encoding noise, data order and dropout.") var seed: UInt64 = 0
     @Option(help: "Train a fresh prior of this width (d_model) instead of the model's own prior (official: 192).")
     var priorWidth: Int?
     @Option(help: "… with this many transformer layers (official: 8).") var priorLayers: Int?
     @Option(help: "… with this many attention heads (official: 4).") var priorHeads: Int?
-    @Option(help: "Checkpoint every N steps.") var checkpointEvery = 500
-    @Option(help: "Log every N steps.") var logEvery = 50
-    @Option(help: "Engine threads (default: all cores).") var threads: Int?
-    @Flag(help: "Use the official 30k-step warm-up instead of one scaled to --steps.") var officialSchedules = false
-    @Flag(help: "Continue from RUN/checkpoint.safetensors.") var resume = false
+    @OptionGroup var runOptions: TrainingRunOptions<TrainPriorCommand>
 
     func run() throws {
-        if let t = threads { Engine.setThreadCount(t) }
-        Engine.retainFreedMemory()
-        let run = RunFolder(URL(fileURLWithPath: runPath))
-        var options = officialSchedules ? PriorTrainingOptions() : .cpu(steps: steps, batchSize: batchSize, seed: seed)
-        options.steps = steps
-        options.batchSize = batchSize
-        options.seed = seed
+        runOptions.prepareEngine()
         var sizes: PriorConfig?
         if priorWidth != nil || priorLayers != nil || priorHeads != nil {
             let base = try SVQModel(contentsOf: URL(fileURLWithPath: model)).config.prior ?? PriorConfig()
@@ -51,18 +39,11 @@ struct TrainPriorCommand: ParsableCommand {
         let trainer: PriorTrainer
         do {
             trainer = try PriorTrainingRun.trainer(modelFile: URL(fileURLWithPath: model), data: URL(fileURLWithPath: data),
-                                                   run: run, options: options, priorSizes: sizes, resume: resume,
-                                                   log: { print($0) })
+                                                   run: runOptions.run, options: runOptions.options(), priorSizes: sizes,
+                                                   resume: runOptions.resume, log: { print($0) })
         } catch let error as TrainingError {
             throw ValidationError(error.description)
         }
-        let loop = TrainingLoop(checkpoint: run.checkpoint, metrics: run.metrics, validationMetrics: run.validationMetrics,
-                                checkpointEvery: checkpointEvery, logEvery: logEvery)
-        if try loop.run(trainer) {
-            try trainer.model.save(to: run.model)
-            print("wrote \(run.model.path)")
-        } else {
-            throw ExitCode(130)
-        }
+        try runOptions.train(trainer, model: trainer.model)
     }
 }

@@ -1,9 +1,10 @@
-// The command line's flags: each name means one thing in every command, and the old spellings still work
-// (and are not shown in help).
+// The command line's flags: each name means one thing in every command, the old spellings still work (and
+// are not shown in help), and the training commands share their run options with their own defaults.
 
 import ArgumentParser
 import SVQData
 import SVQEval
+import SVQTrain
 @testable import svq
 import XCTest
 
@@ -96,5 +97,23 @@ final class FlagTests: XCTestCase {
         }
         XCTAssertTrue(SampleCommand.helpMessage(columns: 1000).contains("--prior-temperature"))
         XCTAssertTrue(SampleCommand.helpMessage(columns: 1000).contains("-n, --samples"))
+    }
+
+    func testTrainingCommandsShareRunOptionsWithTheirOwnDefaults() throws {
+        let svq = try TrainCommand.parse(["--data", "d"]).runOptions
+        XCTAssertEqual([svq.steps, svq.batchSize, svq.checkpointEvery, svq.logEvery], [20_000, 32, 250, 10])
+        XCTAssertEqual(svq.runPath, "runs/svq")
+        let prior = try TrainPriorCommand.parse(["--model", "m", "--data", "d"]).runOptions
+        XCTAssertEqual([prior.steps, prior.batchSize, prior.checkpointEvery, prior.logEvery], [20_000, 40, 500, 50])
+        XCTAssertEqual(prior.runPath, "runs/prior")
+        let given = try TrainPriorCommand.parse(["--model", "m", "--data", "d", "--run", "r", "--steps", "7", "--batch-size", "5",
+                                                 "--seed", "2", "--official-schedules", "--resume"]).runOptions
+        XCTAssertEqual(given.run.directory.lastPathComponent, "r")
+        XCTAssertTrue(given.resume)
+        let options: PriorTrainingOptions = given.options()
+        XCTAssertEqual([options.steps, options.batchSize, options.warmupSteps], [7, 5, 30_000])
+        XCTAssertEqual(options.seed, 2)
+        XCTAssertTrue(TrainCommand.helpMessage(columns: 1000).contains("Images per step"))
+        XCTAssertTrue(TrainPriorCommand.helpMessage(columns: 1000).contains("Code sets per step"))
     }
 }

@@ -1,0 +1,60 @@
+// The options of a training run, shared by `svq train` and `svq train-prior`: the run folder, its length,
+// batch and seed, checkpoints and logging, threads, schedules and resumption; and the loop that runs it.
+
+import ArgumentParser
+import Foundation
+import SVQEngine
+import SVQModels
+import SVQTrain
+
+/// Where `svq train` and `svq train-prior` differ in their run options' defaults and wording.
+struct TrainingRunDefaults {
+    var runFolder: String
+    /// What one batch holds ("Images", "Code sets").
+    var batchItems: String
+    var batchSize: Int
+    var checkpointEvery: Int
+    var logEvery: Int
+}
+
+/// A training command, by its run options' defaults.
+protocol TrainingRunKind {
+    static var defaults: TrainingRunDefaults { get }
+}
+
+struct TrainingRunOptions<Kind: TrainingRunKind>: ParsableArguments {
+    @Option(name: .customLong("run"), help: "Run folder for the checkpoint, metrics and final model.")
+    var runPath = Kind.defaults.runFolder
+    @Option(help: "Training steps.") var steps = 20_000
+    @Option(help: "\(Kind.defaults.batchItems) per step.") var batchSize = Kind.defaults.batchSize
+    @Option(help: "Seed of the initialisation or encoding, the data order, dropout and noise.") var seed: UInt64 = 0
+    @Option(help: "Checkpoint every N steps.") var checkpointEvery = Kind.defaults.checkpointEvery
+    @Option(help: "Log every N steps.") var logEvery = Kind.defaults.logEvery
+    @Option(help: "Engine threads (default: all cores).") var threads: Int?
+    @Flag(help: "Use the official schedules (30k-step warm-up; in train also temperature annealing) instead of ones scaled to --steps.")
+    var officialSchedules = false
+    @Flag(help: "Continue from RUN/checkpoint.safetensors.") var resume = false
+
+    var run: RunFolder { RunFolder(URL(fileURLWithPath: runPath)) }
+
+    /// The trainer's options for these flags.
+    func options<Options: TrainingOptions>(_: Options.Type = Options.self) -> Options {
+        Options(steps: steps, batchSize: batchSize, seed: seed, officialSchedules: officialSchedules)
+    }
+
+    /// Sets the engine up for a long run.
+    func prepareEngine() {
+        if let t = threads { Engine.setThreadCount(t) }
+        Engine.retainFreedMemory()
+    }
+
+    /// Trains to the last step, then writes `model` (which the task trains) to RUN/model.safetensors; exits
+    /// with 130 when interrupted (the checkpoint is written).
+    func train(_ task: TrainingTask, model: SVQModel) throws {
+        let loop = TrainingLoop(checkpoint: run.checkpoint, metrics: run.metrics, validationMetrics: run.validationMetrics,
+                                checkpointEvery: checkpointEvery, logEvery: logEvery)
+        guard try loop.run(task) else { throw ExitCode(130) }
+        try model.save(to: run.model)
+        print("wrote \(run.model.path)")
+    }
+}
