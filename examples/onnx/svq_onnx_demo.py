@@ -2,7 +2,7 @@
 """Encode → decode → sample with an SVQ model exported by `svq export-onnx`, in ONNX Runtime alone.
 
     python svq_onnx_demo.py EXPORT_DIR [IMAGE.png ...] [--npy images.npy] [--out demo-out]
-                            [--samples 4] [--temperature 1.0] [--top-k K] [--seed 0]
+                            [--samples 4] [--prior-temperature 1.0] [--prior-top-k K] [--seed 0]
 
 Needs numpy, onnxruntime and pypng (`pip install numpy onnxruntime pypng`); nothing from the SVQ library.
 Without images it draws a few sprite-like scenes itself. Writes OUT/reconstructions.png (per row: input,
@@ -148,8 +148,8 @@ def main(argv=None):
     parser.add_argument("--npy", help="or a .npy array [B, 3, I, I] of images in [0, 1]")
     parser.add_argument("--out", default="demo-out")
     parser.add_argument("--samples", type=int, default=4, help="scenes to sample from the prior (0: none)")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-k", type=int)
+    parser.add_argument("--prior-temperature", type=float, default=1.0, help="the prior's sampling temperature")
+    parser.add_argument("--prior-top-k", type=int, help="keep the prior's k most likely codes at each step")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -178,7 +178,7 @@ def main(argv=None):
     if args.samples > 0 and "prior_step" not in svq.sessions:
         print("this model has no prior: no samples")
     elif args.samples > 0:
-        sampled = svq.sample(args.samples, rng, args.temperature, args.top_k)
+        sampled = svq.sample(args.samples, rng, args.prior_temperature, args.prior_top_k)
         write_png(out / "samples.png", grid([list(svq.decode(sampled))]))
         print(f"wrote {out / 'samples.png'}")
 

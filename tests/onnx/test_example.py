@@ -29,7 +29,8 @@ def test_demo_samples_codes_of_each_block(export):
 
 
 def test_demo_script_writes_pictures(export, tmp_path):
-    svq_onnx_demo.main([str(export.folder), "--out", str(tmp_path), "--samples", "2"])
+    svq_onnx_demo.main([str(export.folder), "--out", str(tmp_path), "--samples", "2",
+                        "--prior-temperature", "0.9", "--prior-top-k", "4"])
     size = export.sizes["imageSize"]
     width, height, _, _ = png.Reader(filename=str(tmp_path / "reconstructions.png")).read()
     assert height == 4 * (size + 2)                        # four generated scenes, one row each
