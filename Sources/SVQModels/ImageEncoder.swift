@@ -49,10 +49,10 @@ public final class ImageEncoder: Module {
 
 /// The fixed grid [x, y, 1−x, 1−y] at cell centres (i + 0.5)/F, one row per position (row-major).
 /// Not a weight: it is rebuilt from the size, so weights files do not carry it.
-struct PositionGrid {
-    let values: Tensor   // [F·F, 4]
+public struct PositionGrid {
+    public let values: Tensor   // [F·F, 4]
 
-    init(side f: Int) {
+    public init(side f: Int) {
         var v = [Float](repeating: 0, count: f * f * 4)
         for r in 0..<f {
             for c in 0..<f {

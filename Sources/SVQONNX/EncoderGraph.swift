@@ -39,14 +39,7 @@ enum EncoderGraph {
         let f = c.featureSize, d = c.dModel
         let flat = g.transpose(g.reshape(x, [0, d, f * f]), [0, 2, 1])               // [B, F·F, D]
         // The grid [x, y, 1−x, 1−y] at cell centres is a constant of the size, not a weight.
-        var grid = [Float](repeating: 0, count: f * f * 4)
-        for r in 0..<f {
-            for col in 0..<f {
-                let gx = (Float(col) + 0.5) / Float(f), gy = (Float(r) + 0.5) / Float(f)
-                let k = (r * f + col) * 4
-                grid[k] = gx; grid[k + 1] = gy; grid[k + 2] = 1 - gx; grid[k + 3] = 1 - gy
-            }
-        }
+        let grid = PositionGrid(side: f).values.scalars
         let positions = g.linear(g.constant(grid, shape: [f * f, 4], hint: "position_grid"), enc.positionProjection)
         let normed = g.layerNorm(g.add(flat, positions), enc.layerNorm, width: d)
         return g.linear(g.relu(g.linear(normed, enc.mlp1)), enc.mlp2)

@@ -167,24 +167,24 @@ final class GraphBuilder {
 
     private func makeNode(_ type: String, _ inputs: [String], _ outputs: [String],
                           attributes: [String: ONNXAttribute]) -> Onnx_NodeProto {
-        var node = Onnx_NodeProto()
-        node.opType = type
-        node.name = "\(type)_\(nodes.count)"
-        node.input = inputs
-        node.output = outputs
-        // Sorted so the same graph always serialises to the same bytes.
-        node.attribute = attributes.keys.sorted().map { key in
-            var a = Onnx_AttributeProto()
-            a.name = key
-            switch attributes[key]! {
-            case .int(let v): a.type = .int; a.i = Int64(v)
-            case .ints(let v): a.type = .ints; a.ints = v.map(Int64.init)
-            case .float(let v): a.type = .float; a.f = v
-            case .string(let v): a.type = .string; a.s = Data(v.utf8)
+        Onnx_NodeProto.with { node in
+            node.opType = type
+            node.name = "\(type)_\(nodes.count)"
+            node.input = inputs
+            node.output = outputs
+            // Sorted so the same graph always serialises to the same bytes.
+            node.attribute = attributes.sorted { $0.key < $1.key }.map { key, value in
+                Onnx_AttributeProto.with { a in
+                    a.name = key
+                    switch value {
+                    case .int(let v): a.type = .int; a.i = Int64(v)
+                    case .ints(let v): a.type = .ints; a.ints = v.map(Int64.init)
+                    case .float(let v): a.type = .float; a.f = v
+                    case .string(let v): a.type = .string; a.s = Data(v.utf8)
+                    }
+                }
             }
-            return a
         }
-        return node
     }
 
     // MARK: Initializers
@@ -256,29 +256,24 @@ final class GraphBuilder {
 
     /// The finished model: this graph, opset 17 of the default domain, and `metadata` as metadata_props.
     func model(doc: String, metadata: [String: String]) -> Onnx_ModelProto {
-        var graph = Onnx_GraphProto()
-        graph.name = graphName
-        graph.docString = doc
-        graph.node = nodes
-        graph.initializer = initializers
-        graph.input = inputs
-        graph.output = outputs
-        var opset = Onnx_OperatorSetIdProto()
-        opset.domain = ""
-        opset.version = ONNXVersion.opset
-        var model = Onnx_ModelProto()
-        model.irVersion = ONNXVersion.irVersion
-        model.opsetImport = [opset]
-        model.producerName = "svq"
-        model.producerVersion = "1"
-        model.docString = doc
-        model.graph = graph
-        model.metadataProps = metadata.keys.sorted().map { key in
-            var e = Onnx_StringStringEntryProto()
-            e.key = key
-            e.value = metadata[key]!
-            return e
+        Onnx_ModelProto.with { model in
+            model.irVersion = ONNXVersion.irVersion
+            model.opsetImport = [Onnx_OperatorSetIdProto.with { $0.domain = ""; $0.version = ONNXVersion.opset }]
+            model.producerName = "svq"
+            model.producerVersion = "1"
+            model.docString = doc
+            model.graph = Onnx_GraphProto.with { graph in
+                graph.name = graphName
+                graph.docString = doc
+                graph.node = nodes
+                graph.initializer = initializers
+                graph.input = inputs
+                graph.output = outputs
+            }
+            // Sorted so the same metadata always serialises to the same bytes.
+            model.metadataProps = metadata.sorted { $0.key < $1.key }.map { key, value in
+                Onnx_StringStringEntryProto.with { $0.key = key; $0.value = value }
+            }
         }
-        return model
     }
 }
