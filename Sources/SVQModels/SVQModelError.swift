@@ -1,6 +1,8 @@
 // The one error type of the model layer: a kind that callers can branch on (the runtime maps it to a
 // status) and a message that names the problem.
 
+import SVQEngine
+
 /// Why a model could not be configured, built, loaded or imported.
 ///
 /// ```swift
@@ -10,28 +12,18 @@
 ///     print("the file does not fit its own config: \(error)")
 /// }
 /// ```
-public struct SVQModelError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// What went wrong.
-    public enum Kind: Sendable, Equatable, Hashable, CaseIterable {
-        /// Sizes that do not fit together or exceed a limit, or a config that is missing or not valid JSON.
-        case invalidConfig
-        /// Not our weights format, a format version this library does not read, or an official option it
-        /// does not implement.
-        case unsupported
-        /// Tensors that do not match the config: missing, unexpected, of another shape or type, or fewer
-        /// than the config implies.
-        case tensorMismatch
-        /// A weight that is NaN or infinite.
-        case nonFiniteWeights
-    }
+public typealias SVQModelError = LibraryError<ModelErrorKind>
 
-    public let kind: Kind
-    public let message: String
-
-    public init(_ kind: Kind, _ message: String) {
-        self.kind = kind
-        self.message = message
-    }
-
-    public var description: String { message }
+/// What went wrong in the model layer.
+public enum ModelErrorKind: Sendable, Equatable, Hashable, CaseIterable {
+    /// Sizes that do not fit together or exceed a limit, or a config that is missing or not valid JSON.
+    case invalidConfig
+    /// Not our weights format, a format version this library does not read, or an official option it
+    /// does not implement.
+    case unsupported
+    /// Tensors that do not match the config: missing, unexpected, of another shape or type, or fewer
+    /// than the config implies.
+    case tensorMismatch
+    /// A weight that is NaN or infinite.
+    case nonFiniteWeights
 }

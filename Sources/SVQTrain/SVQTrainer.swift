@@ -191,34 +191,24 @@ public final class SVQTrainer {
 
 /// Why a training run could not start, continue or go on: a kind callers can branch on and a message that
 /// names the problem.
-public struct TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// What went wrong.
-    public enum Kind: Sendable, Equatable, Hashable, CaseIterable {
-        /// Options out of range, or options a resumed run cannot change.
-        case invalidOptions
-        /// A model, images or codes that do not fit the run: a model without a prior to train, images of
-        /// another size, codes of another layout, fewer examples than one batch, an empty split, or other
-        /// images than the checkpoint's.
-        case inputMismatch
-        /// Not a usable checkpoint of this kind of run: another format or version, a missing or malformed
-        /// header entry, or optimizer state that does not match.
-        case invalidCheckpoint
-        /// A run folder in a state the request does not fit: nothing to resume, a run already there, or a
-        /// log with other columns.
-        case runFolderConflict
-        /// A gradient became NaN or infinite, so training stopped.
-        case nonFiniteGradients
-    }
+public typealias TrainingError = LibraryError<TrainingErrorKind>
 
-    public let kind: Kind
-    public let message: String
-
-    public init(_ kind: Kind, _ message: String) {
-        self.kind = kind
-        self.message = message
-    }
-
-    public var description: String { message }
+/// What stopped a training run.
+public enum TrainingErrorKind: Sendable, Equatable, Hashable, CaseIterable {
+    /// Options out of range, or options a resumed run cannot change.
+    case invalidOptions
+    /// A model, images or codes that do not fit the run: a model without a prior to train, images of
+    /// another size, codes of another layout, fewer examples than one batch, an empty split, or other
+    /// images than the checkpoint's.
+    case inputMismatch
+    /// Not a usable checkpoint of this kind of run: another format or version, a missing or malformed
+    /// header entry, or optimizer state that does not match.
+    case invalidCheckpoint
+    /// A run folder in a state the request does not fit: nothing to resume, a run already there, or a
+    /// log with other columns.
+    case runFolderConflict
+    /// A gradient became NaN or infinite, so training stopped.
+    case nonFiniteGradients
 }
 
 extension SVQTrainer: TrainingTask {

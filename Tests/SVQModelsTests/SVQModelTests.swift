@@ -173,7 +173,7 @@ final class SVQModelTests: XCTestCase {
 }
 
 /// The message of the `SVQModelError` that loading `data` throws, if it is one of `kind`.
-private func loadError(_ data: Data, _ kind: SVQModelError.Kind, file: StaticString = #filePath, line: UInt = #line) -> String? {
+private func loadError(_ data: Data, _ kind: ModelErrorKind, file: StaticString = #filePath, line: UInt = #line) -> String? {
     do {
         _ = try SVQModel(file: try SafeTensorsFile(data: data))
         XCTFail("loaded", file: file, line: line)
