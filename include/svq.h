@@ -155,8 +155,9 @@ SVQ_API svq_prior_params  svq_prior_default_params(void);
  * tensors, non-finite weights, unsupported format version, sizes out of bounds). */
 SVQ_API svq_status svq_model_load_file(const char * path, svq_model ** out_model);
 
-/* Like svq_model_load_file, from the `size` bytes at `data` (copied; the caller may free them after the
- * call). Returns SVQ_STATUS_INVALID_ARGUMENT if data is NULL with size > 0 or out_model is NULL, or
+/* Like svq_model_load_file, from the `size` bytes at `data` (read during the call only, never kept: the
+ * caller may free them after it). Returns SVQ_STATUS_INVALID_ARGUMENT if data is NULL with size > 0,
+ * out_model is NULL or size is above 2^60 (no buffer is that large: SIZE_MAX, say), or
  * SVQ_STATUS_INVALID_MODEL. */
 SVQ_API svq_status svq_model_load_memory(const void * data, size_t size, svq_model ** out_model);
 

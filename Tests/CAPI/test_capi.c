@@ -117,6 +117,13 @@ static void test_loading(const char * path) {
         EXPECT(svq_model_load_memory(data, cuts[i], &m), SVQ_STATUS_INVALID_MODEL, "");
         CHECK(m == NULL);
     }
+    /* Sizes above 2^60 are refused (no buffer is that large); a size larger than the buffer but within it
+     * reads only where the header points, so the file reads as truncated. */
+    EXPECT(svq_model_load_memory(data, SIZE_MAX, &m), SVQ_STATUS_INVALID_ARGUMENT, "size");
+    EXPECT(svq_model_load_memory(data, (size_t) 1 << 63, &m), SVQ_STATUS_INVALID_ARGUMENT, "size");
+    EXPECT(svq_model_load_memory(data, ((size_t) 1 << 60) + 1, &m), SVQ_STATUS_INVALID_ARGUMENT, "size");
+    EXPECT(svq_model_load_memory(data, (size_t) 1 << 60, &m), SVQ_STATUS_INVALID_MODEL, "");
+    CHECK(m == NULL);
     EXPECT_OK(svq_model_load_memory(data, size, &m));
     CHECK(m != NULL);
     svq_info i2;

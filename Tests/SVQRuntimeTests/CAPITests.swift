@@ -50,6 +50,22 @@ final class CAPITests: XCTestCase {
         XCTAssertFalse(lastError.isEmpty)
     }
 
+    func testLoadSizesBeyondAnyObjectAreRejected() throws {
+        // size_t arrives in Swift as Int: SIZE_MAX is -1 and 2⁶³ is Int.min there.
+        var handle: OpaquePointer?
+        let junk: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+        for size: UInt in [.max, 1 << 63, 1 << 62, (1 << 60) + 1] {
+            XCTAssertEqual(svq_model_load_memory(junk, Int(bitPattern: size), &handle), SVQ_STATUS_INVALID_ARGUMENT, "\(size)")
+            XCTAssertTrue(lastError.contains("size is \(size)"), lastError)
+            XCTAssertNil(handle)
+        }
+        // Larger than the buffer but within the limit: the bytes are read where they are (never copied to a
+        // buffer of that size), and only where the header points, so the file reads as one with a missing tail.
+        let status = TestModels.microData.withUnsafeBytes { svq_model_load_memory($0.baseAddress, 1 << 60, &handle) }
+        XCTAssertEqual(status, SVQ_STATUS_INVALID_MODEL, lastError)
+        XCTAssertNil(handle)
+    }
+
     func testHandles() throws {
         let model = try load()
         var info = svq_info()
