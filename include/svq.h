@@ -23,7 +23,8 @@
  *   (n, m) of an image picks entry 0..codebook_size-1 of block m's codebook for object n.
  * - Outputs go to caller-allocated buffers whose capacity (in elements, not bytes) is passed alongside.
  *   A buffer that is too small gives SVQ_STATUS_BUFFER_TOO_SMALL, and the message states how many
- *   elements are needed (the sizes follow from svq_model_info). On any error, output buffers may have
+ *   elements are needed (the sizes follow from svq_model_info). Capacities are read as the unsigned
+ *   values they are: any capacity at or above what a call writes, up to SIZE_MAX, is large enough. On any error, output buffers may have
  *   been partly written and must not be used; *out_model is set to NULL.
  * - Params structs come from svq_*_default_params() and are passed by pointer; NULL means the defaults.
  * - Nothing in the library aborts on bad input: NULL pointers, wrong sizes, NaN or infinite pixels,

@@ -59,9 +59,9 @@ struct CSize: CustomStringConvertible {
     var description: String { String(value) }
 }
 
-/// Fails with SVQ_STATUS_BUFFER_TOO_SMALL unless `capacity` (elements) holds `needed`.
-func checkCapacity(_ capacity: Int, _ needed: Int, _ name: String) throws {
-    guard capacity >= needed else {
+/// Fails with SVQ_STATUS_BUFFER_TOO_SMALL unless `capacity` (elements) holds `needed` (≥ 0).
+func checkCapacity(_ capacity: CSize, _ needed: Int, _ name: String) throws {
+    guard capacity.value >= UInt(needed) else {
         throw SVQError(.bufferTooSmall, "\(name) holds \(capacity) elements but \(needed) are needed")
     }
 }
