@@ -135,9 +135,16 @@ SVQ_API const char * svq_status_string(svq_status status);
  * library and stays valid until the thread's next svq_* call. */
 SVQ_API const char * svq_last_error(void);
 
+/* The most threads svq_set_threads accepts. Above the hardware threads of any current machine (two
+ * 128-core sockets with SMT have 512), and far below the team sizes at which the OpenMP runtime the
+ * library runs on ends the process (it exits at 50000 threads). */
+#define SVQ_MAX_THREADS 1024
+
 /* Sets the threads used inside each call (matrix products, convolutions, parallel loops), process-wide.
- * n_threads >= 1, or 0 for one per CPU core (the default). Returns SVQ_STATUS_INVALID_ARGUMENT if
- * n_threads < 0. Call it before starting work, not while other threads are inside the library. */
+ * n_threads in 1 .. SVQ_MAX_THREADS, or 0 for one per CPU core (the default; at most SVQ_MAX_THREADS).
+ * Returns SVQ_STATUS_INVALID_ARGUMENT (and keeps the setting) if n_threads < 0 or > SVQ_MAX_THREADS.
+ * The process must be allowed that many threads: they are made on the first call that uses them. Call it
+ * before starting work, not while other threads are inside the library. */
 SVQ_API svq_status svq_set_threads(int32_t n_threads);
 
 /* The current thread setting (>= 1). */

@@ -30,7 +30,7 @@ struct TrainingRunOptions<Kind: TrainingRunKind>: ParsableArguments {
     @Option(help: "Seed of the initialisation or encoding, the data order, dropout and noise.") var seed: UInt64 = 0
     @Option(help: "Checkpoint every N steps.") var checkpointEvery = Kind.defaults.checkpointEvery
     @Option(help: "Log every N steps.") var logEvery = Kind.defaults.logEvery
-    @Option(help: "Engine threads (default: all cores).") var threads: Int?
+    @OptionGroup var threads: ThreadsOption
     @Flag(help: "Use the official schedules (30k-step warm-up; in train also temperature annealing) instead of ones scaled to --steps.")
     var officialSchedules = false
     @Flag(help: "Continue from RUN/checkpoint.safetensors.") var resume = false
@@ -44,7 +44,7 @@ struct TrainingRunOptions<Kind: TrainingRunKind>: ParsableArguments {
 
     /// Sets the engine up for a long run.
     func prepareEngine() {
-        if let t = threads { Engine.setThreadCount(t) }
+        threads.apply()
         Engine.retainFreedMemory()
     }
 

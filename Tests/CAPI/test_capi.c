@@ -82,6 +82,10 @@ static void test_library(void) {
     }
     CHECK(strcmp(svq_status_string((svq_status) 1234), "unknown status") == 0);
     EXPECT(svq_set_threads(-1), SVQ_STATUS_INVALID_ARGUMENT, "-1");
+    /* Above SVQ_MAX_THREADS libgomp would end the process on the next call (50000) or crash (100000). */
+    EXPECT(svq_set_threads(SVQ_MAX_THREADS + 1), SVQ_STATUS_INVALID_ARGUMENT, "1024");
+    EXPECT(svq_set_threads(100000), SVQ_STATUS_INVALID_ARGUMENT, "100000");
+    EXPECT(svq_set_threads(INT32_MAX), SVQ_STATUS_INVALID_ARGUMENT, "2147483647");
     EXPECT_OK(svq_set_threads(0));
     CHECK(svq_get_threads() >= 1);
     EXPECT_OK(svq_set_threads(2));

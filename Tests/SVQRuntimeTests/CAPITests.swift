@@ -191,6 +191,12 @@ final class CAPITests: XCTestCase {
         expect(svq_codebook(model, 0, &out, 127), SVQ_STATUS_BUFFER_TOO_SMALL, "128")
         expect(svq_codebook(model, 0, nil, 128), SVQ_STATUS_INVALID_ARGUMENT, "out")
         expect(svq_set_threads(-1), SVQ_STATUS_INVALID_ARGUMENT, "thread")
+        XCTAssertEqual(Int(SVQ_MAX_THREADS), Runtime.maxThreadCount)
+        let threads = svq_get_threads()
+        expect(svq_set_threads(SVQ_MAX_THREADS + 1), SVQ_STATUS_INVALID_ARGUMENT, "1...\(SVQ_MAX_THREADS)")
+        expect(svq_set_threads(100_000), SVQ_STATUS_INVALID_ARGUMENT, "100000")
+        expect(svq_set_threads(.max), SVQ_STATUS_INVALID_ARGUMENT, "\(Int32.max)")
+        XCTAssertEqual(svq_get_threads(), threads)
 
         let noPrior = try load(TestModels.tinyNoPriorData)
         defer { svq_model_free(noPrior) }
