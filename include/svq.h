@@ -158,8 +158,10 @@ SVQ_API svq_prior_params  svq_prior_default_params(void);
 
 /* Loads an SVQ weights file (safetensors, our format; see docs/weights.md). On success *out_model is a
  * new model to free with svq_model_free; on error it is NULL.
+ * Only regular files are read: a FIFO, device or directory is SVQ_STATUS_IO_ERROR at once (its type is
+ * checked before anything waits on it).
  * Returns: SVQ_STATUS_INVALID_ARGUMENT (path or out_model NULL), SVQ_STATUS_IO_ERROR (cannot read the
- * file), SVQ_STATUS_INVALID_MODEL (not a valid SVQ weights file: bad header, truncated, wrong or missing
+ * file, or not a regular file), SVQ_STATUS_INVALID_MODEL (not a valid SVQ weights file: bad header, truncated, wrong or missing
  * tensors, non-finite weights, unsupported format version, sizes out of bounds). */
 SVQ_API svq_status svq_model_load_file(const char * path, svq_model ** out_model);
 

@@ -11,10 +11,12 @@ final class OpenFile: @unchecked Sendable {
     private let fd: Int32
     private let shownPath: String
 
-    /// Opens `path` read-only. Only regular files: a device such as /dev/zero would never end.
+    /// Opens `path` read-only. Only regular files: a device such as /dev/zero would never end, and a FIFO
+    /// would block in open() until something writes to it — so the file is opened non-blocking, its type
+    /// checked with fstat, and only then read (blocking again: a regular file's reads never wait anyway).
     init(path: UnsafePointer<CChar>) throws {
         shownPath = String(decoding: UnsafeRawBufferPointer(start: path, count: strlen(path)), as: UTF8.self)
-        fd = open(path, O_RDONLY | O_CLOEXEC)
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             throw SafeTensorsError(.ioError, "cannot read \(shownPath): \(String(cString: strerror(errno)))")
         }
@@ -27,6 +29,12 @@ final class OpenFile: @unchecked Sendable {
         guard (st.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
             throw SafeTensorsError(.ioError, "cannot read \(shownPath): not a regular file")
+        }
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0, fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw SafeTensorsError(.ioError, "cannot read \(shownPath): \(reason)")
         }
         size = Int(st.st_size)
     }

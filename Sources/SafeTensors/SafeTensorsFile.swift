@@ -69,16 +69,19 @@ public struct SafeTensorsFile: Sendable {
         case file(OpenFile)
     }
 
-    /// Reads and validates the file at `url`.
+    /// Reads the whole file at `url` into memory and validates it.
     ///
     /// - Throws: ``SafeTensorsError`` with kind ``SafeTensorsError/Kind/ioError`` if the file cannot
-    ///   be read, or any validation error (see ``init(data:)``).
+    ///   be read or is not a regular file (a FIFO or device is refused, not waited on), or any validation
+    ///   error (see ``init(data:)``).
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw SafeTensorsError(.ioError, "cannot read \(url.path): \(error.localizedDescription)")
+        guard url.isFileURL else {
+            throw SafeTensorsError(.ioError, "cannot read \(url.absoluteString): not a file URL")
+        }
+        let data = try url.withUnsafeFileSystemRepresentation { path in
+            guard let path else { throw SafeTensorsError(.ioError, "cannot read \(url.path): not a valid file-system path") }
+            let file = try OpenFile(path: path)
+            return try file.read(at: 0, count: file.size)
         }
         try self.init(data: data)
     }

@@ -7,11 +7,16 @@
  *
  * Exits 0 if every check passed, 1 otherwise.
  */
+#define _POSIX_C_SOURCE 200809L /* mkfifo, mkdtemp, clock_gettime under -std=c99 */
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "svq.h"
 
@@ -140,6 +145,60 @@ static void test_loading(const char * path) {
     EXPECT(svq_model_info((const svq_model *) 0x7777, &i2), SVQ_STATUS_INVALID_ARGUMENT, "not a loaded model");
     EXPECT(svq_model_info(NULL, &i2), SVQ_STATUS_INVALID_ARGUMENT, "model");
     free(data);
+}
+
+/* Loading a FIFO must be refused at once: opening one to read waits for a writer. The load runs on a
+ * thread; if it has not returned within 10 s the check fails, and a writer is opened to release it. */
+typedef struct {
+    const char * path;
+    svq_status status;
+    char message[256];
+    int done;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+} fifo_load;
+
+static void * load_fifo(void * arg) {
+    fifo_load * f = arg;
+    svq_model * m = NULL;
+    const svq_status status = svq_model_load_file(f->path, &m);
+    svq_model_free(m);
+    pthread_mutex_lock(&f->lock);
+    f->status = status;
+    snprintf(f->message, sizeof f->message, "%s", svq_last_error());
+    f->done = 1;
+    pthread_cond_signal(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+    return NULL;
+}
+
+static void test_fifo(void) {
+    char dir[] = "/tmp/svq-capi-XXXXXX", path[64];
+    if (mkdtemp(dir) == NULL) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    fifo_load f = {path, SVQ_STATUS_OK, "", 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, load_fifo, &f) == 0);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 10;
+    pthread_mutex_lock(&f.lock);
+    while (!f.done && pthread_cond_timedwait(&f.cond, &f.lock, &deadline) == 0) {}
+    const int blocked = !f.done;
+    pthread_mutex_unlock(&f.lock);
+    CHECK(!blocked);
+    if (blocked) {
+        const int writer = open(path, O_WRONLY | O_NONBLOCK);
+        if (writer >= 0) close(writer);
+    }
+    pthread_join(thread, NULL);
+    CHECK(f.status == SVQ_STATUS_IO_ERROR && strstr(f.message, "not a regular file") != NULL);
+    unlink(path);
+    rmdir(dir);
 }
 
 static void test_encode(const svq_model * m) {
@@ -441,6 +500,7 @@ int main(int argc, char ** argv) {
 
     test_library();
     test_loading(argv[1]);
+    test_fifo();
     test_encode(m);
     test_decode(m);
     test_prior(m, no_prior);

@@ -2,11 +2,13 @@
 // length, random or mutated bytes, foreign safetensors, wrong shapes, hostile configs, non-finite
 // weights — is an SVQError, never a crash or an unbounded allocation.
 
+import CSVQ
 import Foundation
 import SafeTensors
 import SVQ
 import SVQEngine
 import SVQModels
+import SVQTestSupport
 import XCTest
 
 final class LoadingTests: XCTestCase {
@@ -52,6 +54,20 @@ final class LoadingTests: XCTestCase {
         expectError(.ioError, try SVQ.Model(contentsOf: FileManager.default.temporaryDirectory))   // a directory
         expectError(.ioError, try SVQ.Model(contentsOf: URL(fileURLWithPath: "/dev/zero")))           // never ends
         expectError(.ioError, try SVQ.Model(contentsOf: URL(string: "https://example.com/model.safetensors")!))
+    }
+
+    func testAFIFOIsAnIOErrorNotAWait() throws {
+        let fifo = try makeFIFO()
+        let error = errorWithoutBlocking(on: fifo) { _ = try SVQ.Model(contentsOf: fifo) }
+        XCTAssertEqual((error as? SVQError)?.code, .ioError, "\(String(describing: error))")
+        XCTAssertTrue((error as? SVQError)?.message.contains("not a regular file") ?? false, "\(String(describing: error))")
+        let viaC = errorWithoutBlocking(on: fifo) {
+            var handle: OpaquePointer?
+            let status = svq_model_load_file(fifo.path, &handle)
+            if status != SVQ_STATUS_OK { throw SVQError(.init(rawValue: Int32(status.rawValue))!, String(cString: svq_last_error())) }
+        }
+        XCTAssertEqual((viaC as? SVQError)?.code, .ioError, "\(String(describing: viaC))")
+        XCTAssertTrue((viaC as? SVQError)?.message.contains("not a regular file") ?? false, "\(String(describing: viaC))")
     }
 
     func testEmptyAndTinyInputs() {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import SafeTensors
+import SVQTestSupport
 
 /// SafeTensorsFile(fileAt:) — the header read from the file, tensors read on demand — behaves exactly as
 /// SafeTensorsFile(data:) on the same bytes, valid or not.
@@ -93,5 +94,15 @@ final class FileBackedTests: XCTestCase {
         let file = try open(url)
         try Data(try validFile().prefix(20)).write(to: url)
         assertThrowsKind(.ioError, try file.floats("w"))
+    }
+
+    /// Opening a FIFO to read waits for a writer: both ways of reading a file check its type first.
+    func testAFIFOIsRefusedWithoutWaitingForAWriter() throws {
+        let fifo = try makeFIFO()
+        let opened = errorWithoutBlocking(on: fifo) { [self] in _ = try open(fifo) }
+        XCTAssertTrue(("\(opened.map { "\($0)" } ?? "no error")").contains("not a regular file"), "\(String(describing: opened))")
+        let read = errorWithoutBlocking(on: fifo) { _ = try SafeTensorsFile(contentsOf: fifo) }
+        XCTAssertEqual((read as? SafeTensorsError)?.kind, .ioError)
+        XCTAssertTrue("\(read.map { "\($0)" } ?? "no error")".contains("not a regular file"), "\(String(describing: read))")
     }
 }
