@@ -38,6 +38,9 @@
  *   svq_model_free may even race with calls on the same model: a call that has started keeps the model
  *   alive until it returns, and a call that starts after the free returns SVQ_STATUS_INVALID_ARGUMENT
  *   (handles are never reused, so a freed handle is always recognised).
+ * - Handles are not addresses: they are drawn from a per-process random permutation, so they differ
+ *   from run to run and a pointer that no load returned (0x10, a neighbour of a handle, a flipped bit)
+ *   names no model, except by a chance below 2^-24: it gives SVQ_STATUS_INVALID_ARGUMENT.
  * - svq_set_threads changes a process-wide setting: call it before starting work, not while other
  *   threads are inside the library.
  * - Results depend only on the inputs, the params (including seeds) and the model, never on the thread

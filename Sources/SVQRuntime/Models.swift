@@ -11,7 +11,7 @@ public func svq_model_load_file(_ path: UnsafePointer<CChar>?,
     return guarded {
         let out = try required(outModel, "out_model")
         let model = try Model(path: try required(path, "path"))
-        out.pointee = Handles.register(model)
+        out.pointee = try Handles.register(model)
     }
 }
 
@@ -26,7 +26,7 @@ public func svq_model_load_memory(_ data: UnsafeRawPointer?, _ size: Int,
         // so a size larger than the caller's buffer is never allocated (it fails as a truncated file does).
         let bytes = count == 0 ? Data()
             : Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: try required(data, "data")), count: count, deallocator: .none)
-        out.pointee = Handles.register(try Model(data: bytes))
+        out.pointee = try Handles.register(try Model(data: bytes))
     }
 }
 

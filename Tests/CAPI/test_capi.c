@@ -143,6 +143,12 @@ static void test_loading(const char * path) {
     svq_model_free(m);     /* double free: no-op */
     svq_model_free(NULL);
     EXPECT(svq_model_info((const svq_model *) 0x7777, &i2), SVQ_STATUS_INVALID_ARGUMENT, "not a loaded model");
+    /* Stray pointers are not handles: handles used to be 16 x the load number, so 0x10 was the first model
+     * loaded (here, the test model still loaded in main) and small aligned values the others. */
+    EXPECT(svq_model_info((const svq_model *) 0x10, &i2), SVQ_STATUS_INVALID_ARGUMENT, "not a loaded model");
+    int forged = 0;
+    for (uintptr_t k = 1; k <= 65536; k++) forged += svq_model_info((const svq_model *) (k << 4), &i2) == SVQ_STATUS_OK;
+    CHECK(forged == 0);
     EXPECT(svq_model_info(NULL, &i2), SVQ_STATUS_INVALID_ARGUMENT, "model");
     free(data);
 }

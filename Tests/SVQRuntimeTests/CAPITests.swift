@@ -87,6 +87,34 @@ final class CAPITests: XCTestCase {
         svq_model_free(again)
     }
 
+    func testStrayPointersAreNotHandles() throws {
+        // Handles were 16 × the load number, so 0x10 named the first model loaded and a small aligned value
+        // any model of a process that had loaded a few.
+        let model = try load(), other = try load()
+        defer { svq_model_free(model); svq_model_free(other) }
+        var info = svq_info()
+        XCTAssertEqual(svq_model_info(model, &info), SVQ_STATUS_OK)
+        let real = Set([UInt(bitPattern: model), UInt(bitPattern: other)])
+        // Not small numbers, and the next handle does not follow from the last (both were so).
+        XCTAssertTrue(real.allSatisfy { $0 >= 1 << 24 }, real.map { String($0, radix: 16) }.joined(separator: ", "))
+        XCTAssertNotEqual(UInt(bitPattern: other) &- UInt(bitPattern: model), 16)
+        var accepted: [UInt] = []
+        for k in UInt(1)...(1 << 16) where !real.contains(k << 4) {
+            if svq_model_info(OpaquePointer(bitPattern: k << 4), &info) == SVQ_STATUS_OK { accepted.append(k << 4) }
+        }
+        XCTAssertEqual(accepted, [], "small aligned values taken for models")
+        // Near misses of a real handle: each bit flipped, and neighbouring addresses.
+        let bits = UInt(bitPattern: model)
+        var near = (0..<64).map { bits ^ (1 << $0) }
+        near += [bits &+ 16, bits &- 16, bits &+ 1, bits &+ 4096]
+        for value in near where value != 0 && !real.contains(value) {
+            XCTAssertEqual(svq_model_info(OpaquePointer(bitPattern: value), &info), SVQ_STATUS_INVALID_ARGUMENT,
+                           String(value, radix: 16))
+        }
+        svq_model_free(OpaquePointer(bitPattern: bits ^ (1 << 20)))   // freeing a forged handle frees nothing
+        XCTAssertEqual(svq_model_info(model, &info), SVQ_STATUS_OK)
+    }
+
     func testEncodeDecodeMatchTheSwiftAPI() throws {
         let model = try load()
         defer { svq_model_free(model) }
