@@ -168,9 +168,11 @@ public struct SafeTensorsWriter: Sendable {
 
     /// Serializes and writes the file to `url` atomically.
     ///
-    /// The bytes go to a temporary file in the same directory, which is flushed to disk and then
-    /// renamed over `url`. An interrupted or failed write leaves any existing file at `url`
-    /// untouched and removes the temporary file. An existing file's permissions are kept.
+    /// The bytes go to a temporary file in the same directory, `.NAME.tmp-UUID`, which is flushed to
+    /// disk and then renamed over `url`. A failed write leaves any existing file at `url` untouched and
+    /// removes the temporary file; one left by a writer that was killed is removed by the next write to
+    /// the same `url` (a writer holds a lock on its temporary file, so a live one's is never touched).
+    /// An existing file's permissions are kept.
     public func write(to url: URL) throws {
         try writeAtomically(try serialize(), to: url)
     }
@@ -197,6 +199,18 @@ private func posixError(_ what: String, _ path: String, _ code: Int32 = errno) -
     SafeTensorsError(.ioError, "\(what) \(path): \(String(cString: strerror(code)))")
 }
 
+/// The temporary files of writes to `name`: `.NAME.tmp-UUID`, in the target's directory.
+enum TemporaryName {
+    static func prefix(_ name: String) -> String { "." + name + ".tmp-" }
+
+    static func make(_ name: String) -> String { prefix(name) + UUID().uuidString }
+
+    /// Whether `file` (a name in the target's directory) is a temporary file of writes to `name`.
+    static func isTemporary(_ file: String, of name: String) -> Bool {
+        file.hasPrefix(prefix(name)) && UUID(uuidString: String(file.dropFirst(prefix(name).count))) != nil
+    }
+}
+
 func writeAtomically(_ data: Data, to url: URL) throws {
     guard url.isFileURL else {
         throw SafeTensorsError(.ioError, "cannot write to \(url.absoluteString): not a file URL")
@@ -204,9 +218,10 @@ func writeAtomically(_ data: Data, to url: URL) throws {
     let destination = url.standardizedFileURL
     let path = destination.path
     let directory = destination.deletingLastPathComponent().path
-    let tempPath = directory + "/." + destination.lastPathComponent + ".tmp-" + UUID().uuidString
+    let name = destination.lastPathComponent
 
     #if os(Windows)
+    let tempPath = directory + "/" + TemporaryName.make(name)
     do {
         try data.write(to: URL(fileURLWithPath: tempPath))
         if FileManager.default.fileExists(atPath: path) {
@@ -226,30 +241,28 @@ func writeAtomically(_ data: Data, to url: URL) throws {
         mode = existing.st_mode & 0o7777
     }
 
-    let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-    guard fd >= 0 else { throw posixError("cannot create temporary file", tempPath) }
+    removeStaleTemporaries(of: name, in: directory)
+    let (fd, tempPath) = try createLockedTemporary(of: name, in: directory, mode: mode)
     var renamed = false
     defer {
         if !renamed { unlink(tempPath) }
+        close(fd)   // after the rename: the lock marks the temporary file as in use until then
     }
-    do {
-        defer { close(fd) }
-        if stat(path, &existing) == 0 {
-            _ = fchmod(fd, mode)  // open() applied the umask; restore the original mode exactly.
-        }
-        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var written = 0
-            while written < raw.count {
-                let n = Glue.write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw posixError("cannot write temporary file", tempPath)
-                }
-                written += n
+    if stat(path, &existing) == 0 {
+        _ = fchmod(fd, mode)  // open() applied the umask; restore the original mode exactly.
+    }
+    try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+        var written = 0
+        while written < raw.count {
+            let n = Glue.write(fd, raw.baseAddress! + written, raw.count - written)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw posixError("cannot write temporary file", tempPath)
             }
+            written += n
         }
-        guard fsync(fd) == 0 else { throw posixError("cannot flush temporary file", tempPath) }
     }
+    guard fsync(fd) == 0 else { throw posixError("cannot flush temporary file", tempPath) }
     guard rename(tempPath, path) == 0 else { throw posixError("cannot rename temporary file over", path) }
     renamed = true
     // Make the rename itself durable (best effort).
@@ -262,6 +275,34 @@ func writeAtomically(_ data: Data, to url: URL) throws {
 }
 
 #if !os(Windows)
+/// A new temporary file for a write to `name`, open for writing and locked (flock) for as long as it is
+/// open: the lock is what tells a live writer's temporary file from one a killed writer left.
+private func createLockedTemporary(of name: String, in directory: String, mode: mode_t) throws -> (Int32, String) {
+    while true {
+        let tempPath = directory + "/" + TemporaryName.make(name)
+        let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw posixError("cannot create temporary file", tempPath) }
+        var st = stat()
+        // Another writer's cleanup may have taken the file between open and flock (it was not locked yet):
+        // then it has no name any more, and a new one is made.
+        if flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 && st.st_nlink > 0 { return (fd, tempPath) }
+        close(fd)
+    }
+}
+
+/// Removes the temporary files of writes to `name` in `directory` that no live writer holds (left by a
+/// writer that was killed mid-write). Best effort: what cannot be listed, locked or removed stays.
+private func removeStaleTemporaries(of name: String, in directory: String) {
+    guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+    for file in files where TemporaryName.isTemporary(file, of: name) {
+        let stale = directory + "/" + file
+        let fd = open(stale, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { continue }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { unlink(stale) }
+        close(fd)
+    }
+}
+
 /// Disambiguates the POSIX `write` from methods named `write` in scope.
 private enum Glue {
     static func write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {

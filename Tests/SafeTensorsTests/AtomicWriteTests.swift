@@ -2,6 +2,9 @@ import Foundation
 import XCTest
 import SafeTensors
 import SVQTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 final class AtomicWriteTests: XCTestCase {
     private var directory: URL!
@@ -71,6 +74,49 @@ final class AtomicWriteTests: XCTestCase {
 
         // Non-file URL.
         assertThrowsKind(.ioError, try writer.write(to: URL(string: "https://example.com/x.safetensors")!))
+    }
+
+    /// A writer killed mid-write leaves its temporary file; the next write to the same file removes it —
+    /// but not one a live writer holds (locked), nor anything that is not a temporary file of this target.
+    func testStaleTemporaryFilesOfTheTargetAreRemoved() throws {
+        let url = directory.appendingPathComponent("checkpoint.safetensors")
+        let stale = ".checkpoint.safetensors.tmp-\(UUID().uuidString)"
+        let live = ".checkpoint.safetensors.tmp-\(UUID().uuidString)"
+        let others = [".model.safetensors.tmp-\(UUID().uuidString)", ".checkpoint.safetensors.tmp-notes",
+                      "checkpoint.safetensors.tmp-\(UUID().uuidString)"]
+        for name in [stale, live] + others {
+            try Data(repeating: 7, count: 100).write(to: directory.appendingPathComponent(name))
+        }
+        // A writer still at work holds a lock on its temporary file.
+        let held = open(directory.appendingPathComponent(live).path, O_RDONLY)
+        XCTAssertEqual(flock(held, LOCK_EX), 0)
+        defer { close(held) }
+
+        var writer = SafeTensorsWriter()
+        try writer.add("w", floats: [1, 2], shape: [2])
+        try writer.write(to: url)
+        XCTAssertEqual(try contents(), (["checkpoint.safetensors", live] + others).sorted())
+        XCTAssertEqual(try SafeTensorsFile(contentsOf: url).floats("w"), [1, 2])
+    }
+
+    /// Writers at once to one file never remove each other's temporary files: every write succeeds.
+    func testConcurrentWritersDoNotRemoveEachOthersTemporaries() throws {
+        let url = directory.appendingPathComponent("shared.safetensors")
+        final class Failures: @unchecked Sendable { let lock = NSLock(); var list: [String] = [] }
+        let failures = Failures()
+        DispatchQueue.concurrentPerform(iterations: 4) { t in
+            for step in 0..<25 {
+                var writer = SafeTensorsWriter(metadata: ["writer": "\(t)"])
+                do {
+                    try writer.add("x", int64s: [Int64(step)], shape: [])
+                    try writer.write(to: url)
+                } catch {
+                    failures.lock.lock(); failures.list.append("\(error)"); failures.lock.unlock()
+                }
+            }
+        }
+        XCTAssertEqual(failures.list, [])
+        XCTAssertEqual(try contents(), ["shared.safetensors"])
     }
 
     func testRepeatedOverwritesLeaveSingleFile() throws {
