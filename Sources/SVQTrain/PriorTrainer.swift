@@ -121,9 +121,9 @@ extension PriorTrainer: TrainingTask {
         return [r.loss, r.gradientMax]
     }
 
-    public func writeCheckpoint(to url: URL) throws {
+    public func writeCheckpoint(to url: URL, metadata: [String: String]) throws {
         try Checkpoint.write(to: url, kind: .prior, model: model, optimizer: optimizer, optionsJSON: jsonText(options),
-                             extra: ["codes_count": String(codes.count)])
+                             extra: ["codes_count": String(codes.count)].merging(metadata) { mine, _ in mine })
     }
 
     /// The options a prior checkpoint was started with.

@@ -223,9 +223,9 @@ extension SVQTrainer: TrainingTask {
         return [m.loss, m.dvaeMSE, m.crossEntropy, m.commitment, m.temperature, m.gradientMax, m.batchCodeUsage, m.liveCodes]
     }
 
-    public func writeCheckpoint(to url: URL) throws {
+    public func writeCheckpoint(to url: URL, metadata: [String: String]) throws {
         try Checkpoint.write(to: url, kind: .svq, model: model, optimizer: optimizer, optionsJSON: jsonText(options),
-                             extra: ["data_fingerprint": String(images.fingerprint), "data_count": String(images.count)])
+                             extra: ["data_fingerprint": String(images.fingerprint), "data_count": String(images.count)].merging(metadata) { mine, _ in mine })
     }
 
     /// Continues a run from its checkpoint: the model's tensors, the optimizer and the options come from the

@@ -3,6 +3,7 @@
 // step is.
 
 import Foundation
+import SafeTensors
 import SVQEngine
 
 #if canImport(Glibc)
@@ -18,7 +19,8 @@ public protocol TrainingTask: AnyObject {
     /// Metric names, in the order `runStep` returns their values.
     var metricNames: [String] { get }
     func runStep() throws -> [Float]
-    func writeCheckpoint(to url: URL) throws
+    /// Writes the task's checkpoint, with `metadata` (the loop's record of the run) added to its own.
+    func writeCheckpoint(to url: URL, metadata: [String: String]) throws
     /// Names of the held-out metrics, in the order `validationMetrics` returns them; empty when the task has
     /// no held-out data.
     var validationMetricNames: [String] { get }
@@ -29,6 +31,51 @@ public protocol TrainingTask: AnyObject {
 extension TrainingTask {
     public var validationMetricNames: [String] { [] }
     public func validationMetrics() throws -> [Float] { [] }
+    /// The task's checkpoint alone, as a caller outside a loop writes it.
+    public func writeCheckpoint(to url: URL) throws { try writeCheckpoint(to: url, metadata: [:]) }
+}
+
+/// How often a run checkpoints and logs. Part of the run: the loop stores it in every checkpoint ("loop" in
+/// the metadata), and a resumed run keeps it unless told otherwise.
+public struct LoopSettings: Codable, Equatable, Sendable {
+    public var checkpointEvery: Int
+    public var logEvery: Int
+
+    public init(checkpointEvery: Int, logEvery: Int) {
+        self.checkpointEvery = max(1, checkpointEvery)
+        self.logEvery = max(1, logEvery)
+    }
+
+    /// The metadata key of the settings in a checkpoint.
+    static let metadataKey = "loop"
+
+    /// The settings stored in the checkpoint at `url`, or nil if it has none (written before they were
+    /// stored). Reads only the file's header.
+    public static func stored(inCheckpoint url: URL) throws -> LoopSettings? {
+        let file = try url.withUnsafeFileSystemRepresentation { path in
+            guard let path else { throw TrainingError(.invalidCheckpoint, "\(url.path) is not a valid file-system path") }
+            return try SafeTensorsFile(fileAt: path)
+        }
+        guard let json = file.metadata[metadataKey] else { return nil }
+        do { return try JSONDecoder().decode(LoopSettings.self, from: Data(json.utf8)) } catch {
+            throw TrainingError(.invalidCheckpoint, "\(url.path) has unreadable loop settings: \(json)")
+        }
+    }
+
+    /// The settings of a run: the given values, else (resuming a checkpoint that stores its settings) the
+    /// stored ones, else `defaults`. `overrides` has one line for each given value that replaces a
+    /// different stored one.
+    public static func resolve(checkpointEvery: Int?, logEvery: Int?, stored: LoopSettings?, defaults: LoopSettings)
+        -> (settings: LoopSettings, overrides: [String]) {
+        let base = stored ?? defaults
+        var overrides: [String] = []
+        for (flag, given, kept) in [("--checkpoint-every", checkpointEvery, stored?.checkpointEvery),
+                                    ("--log-every", logEvery, stored?.logEvery)] {
+            if let given, let kept, given != kept { overrides.append("\(flag) \(given) overrides the run's \(kept)") }
+        }
+        return (LoopSettings(checkpointEvery: checkpointEvery ?? base.checkpointEvery, logEvery: logEvery ?? base.logEvery),
+                overrides)
+    }
 }
 
 /// Set from the signal handler; read between steps.
@@ -50,6 +97,19 @@ public struct TrainingLoop {
         self.validationMetrics = validationMetrics
         self.checkpointEvery = max(1, checkpointEvery)
         self.logEvery = max(1, logEvery)
+    }
+
+    /// The loop of the run in `run` with `settings`.
+    public init(run: RunFolder, settings: LoopSettings) {
+        self.init(checkpoint: run.checkpoint, metrics: run.metrics, validationMetrics: run.validationMetrics,
+                  checkpointEvery: settings.checkpointEvery, logEvery: settings.logEvery)
+    }
+
+    public var settings: LoopSettings { LoopSettings(checkpointEvery: checkpointEvery, logEvery: logEvery) }
+
+    /// The task's checkpoint with this loop's settings in it.
+    private func writeCheckpoint(_ task: TrainingTask) throws {
+        try task.writeCheckpoint(to: checkpoint, metadata: [LoopSettings.metadataKey: jsonText(settings)])
     }
 
     /// Trains until `task.totalSteps` or until interrupted; checkpoints at every multiple of `checkpointEvery`,
@@ -83,7 +143,7 @@ public struct TrainingLoop {
         var sums = [Double](repeating: 0, count: task.metricNames.count)
         while task.step < task.totalSteps {
             if stopRequested != 0 {
-                try task.writeCheckpoint(to: checkpoint)
+                try writeCheckpoint(task)
                 progress?("interrupted at step \(task.step); checkpoint written to \(checkpoint.path) (resume with --resume)")
                 return false
             }
@@ -106,11 +166,11 @@ public struct TrainingLoop {
                 windowStart = Date()
             }
             if s % checkpointEvery == 0 && s < task.totalSteps {
-                try task.writeCheckpoint(to: checkpoint)
+                try writeCheckpoint(task)
                 try validate()
             }
         }
-        try task.writeCheckpoint(to: checkpoint)
+        try writeCheckpoint(task)
         // A resumed run that had already finished has its last row.
         if task.step > firstStep { try validate() }
         return true

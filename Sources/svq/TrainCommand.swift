@@ -43,7 +43,7 @@ struct TrainCommand: ParsableCommand, TrainingRunKind {
         Trains the dVAE, the encoder and the decoder together, as the official code does, on the train split \
         (the first 70% of the sorted file names). Writes RUN/checkpoint.safetensors every --checkpoint-every \
         steps and on Ctrl-C, RUN/metrics.csv, and RUN/model.safetensors at the end. --resume continues \
-        from the checkpoint with the same batches and random streams.
+        from the checkpoint with the same batches, random streams and checkpoint and log intervals.
         """)
 
     static let defaults = TrainingRunDefaults(runFolder: "runs/svq", batchItems: "Images", batchSize: 32,

@@ -28,8 +28,10 @@ struct TrainingRunOptions<Kind: TrainingRunKind>: ParsableArguments {
     @Option(help: "Training steps.") var steps = 20_000
     @Option(help: "\(Kind.defaults.batchItems) per step.") var batchSize = Kind.defaults.batchSize
     @Option(help: "Seed of the initialisation or encoding, the data order, dropout and noise.") var seed: UInt64 = 0
-    @Option(help: "Checkpoint every N steps.") var checkpointEvery = Kind.defaults.checkpointEvery
-    @Option(help: "Log every N steps.") var logEvery = Kind.defaults.logEvery
+    @Option(help: "Checkpoint every N steps (default: \(Kind.defaults.checkpointEvery); with --resume, the run's own).")
+    var checkpointEvery: Int?
+    @Option(help: "Log every N steps (default: \(Kind.defaults.logEvery); with --resume, the run's own).")
+    var logEvery: Int?
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Use the official schedules (30k-step warm-up; in train also temperature annealing) instead of ones scaled to --steps.")
     var officialSchedules = false
@@ -48,11 +50,20 @@ struct TrainingRunOptions<Kind: TrainingRunKind>: ParsableArguments {
         Engine.retainFreedMemory()
     }
 
+    /// How often the run checkpoints and logs: the flags, else on --resume the checkpoint's own settings,
+    /// else the command's defaults. Prints a line for each flag that overrides a stored setting.
+    func loopSettings() throws -> LoopSettings {
+        let defaults = LoopSettings(checkpointEvery: Kind.defaults.checkpointEvery, logEvery: Kind.defaults.logEvery)
+        let stored = resume ? try LoopSettings.stored(inCheckpoint: run.checkpoint) : nil
+        let resolved = LoopSettings.resolve(checkpointEvery: checkpointEvery, logEvery: logEvery, stored: stored, defaults: defaults)
+        for line in resolved.overrides { print(line) }
+        return resolved.settings
+    }
+
     /// Trains to the last step, then writes `model` (which the task trains) to RUN/model.safetensors; exits
     /// with 130 when interrupted (the checkpoint is written).
     func train(_ task: TrainingTask, model: SVQModel) throws {
-        let loop = TrainingLoop(checkpoint: run.checkpoint, metrics: run.metrics, validationMetrics: run.validationMetrics,
-                                checkpointEvery: checkpointEvery, logEvery: logEvery)
+        let loop = TrainingLoop(run: run, settings: try loopSettings())
         guard try loop.run(task) else { throw ExitCode(130) }
         try model.save(to: run.model)
         print("wrote \(run.model.path)")

@@ -101,10 +101,14 @@ final class FlagTests: XCTestCase {
 
     func testTrainingCommandsShareRunOptionsWithTheirOwnDefaults() throws {
         let svq = try TrainCommand.parse(["--data", "d"]).runOptions
-        XCTAssertEqual([svq.steps, svq.batchSize, svq.checkpointEvery, svq.logEvery], [20_000, 32, 250, 10])
+        XCTAssertEqual([svq.steps, svq.batchSize], [20_000, 32])
+        XCTAssertEqual(try svq.loopSettings(), LoopSettings(checkpointEvery: 250, logEvery: 10))
         XCTAssertEqual(svq.runPath, "runs/svq")
         let prior = try TrainPriorCommand.parse(["--model", "m", "--data", "d"]).runOptions
-        XCTAssertEqual([prior.steps, prior.batchSize, prior.checkpointEvery, prior.logEvery], [20_000, 40, 500, 50])
+        XCTAssertEqual([prior.steps, prior.batchSize], [20_000, 40])
+        XCTAssertEqual(try prior.loopSettings(), LoopSettings(checkpointEvery: 500, logEvery: 50))
+        XCTAssertEqual(try TrainPriorCommand.parse(["--model", "m", "--data", "d", "--checkpoint-every", "7"]).runOptions.loopSettings(),
+                       LoopSettings(checkpointEvery: 7, logEvery: 50))
         XCTAssertEqual(prior.runPath, "runs/prior")
         let given = try TrainPriorCommand.parse(["--model", "m", "--data", "d", "--run", "r", "--steps", "7", "--batch-size", "5",
                                                  "--seed", "2", "--official-schedules", "--resume"]).runOptions

@@ -68,6 +68,50 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(resumed.model.namedTensors().map(\.tensor.scalars), trainer.model.namedTensors().map(\.tensor.scalars))
     }
 
+    /// A resumed run checkpoints and logs as it was started, not at the command's defaults, unless a flag
+    /// says otherwise (and then the override is reported).
+    func testAResumedRunKeepsItsCheckpointAndLogIntervals() throws {
+        let data = try imageFolder()
+        let run = RunFolder(directory.appendingPathComponent("run"))
+        let defaults = LoopSettings(checkpointEvery: 250, logEvery: 10)
+        let started = LoopSettings.resolve(checkpointEvery: 2, logEvery: 3, stored: nil, defaults: defaults)
+        XCTAssertEqual(started.settings, LoopSettings(checkpointEvery: 2, logEvery: 3))
+        XCTAssertEqual(started.overrides, [])
+        let options = SVQTrainingOptions(steps: 3, batchSize: 4, seed: 1, officialSchedules: false)
+        let trainer = try SVQTrainingRun.trainer(config: tinyTrainingConfig(), data: data, run: run, options: options, resume: false)
+        var loop = TrainingLoop(run: run, settings: started.settings)
+        loop.progress = nil
+        XCTAssertTrue(try loop.run(trainer))
+        XCTAssertEqual(try LoopSettings.stored(inCheckpoint: run.checkpoint), started.settings)
+
+        // Resumed with no flags: the run's own intervals, not the defaults.
+        let stored = try LoopSettings.stored(inCheckpoint: run.checkpoint)
+        let resumed = LoopSettings.resolve(checkpointEvery: nil, logEvery: nil, stored: stored, defaults: defaults)
+        XCTAssertEqual(resumed.settings, LoopSettings(checkpointEvery: 2, logEvery: 3))
+        XCTAssertEqual(resumed.overrides, [])
+        // A flag wins, and says what it replaces; one equal to the stored value is no override.
+        let flagged = LoopSettings.resolve(checkpointEvery: 5, logEvery: 3, stored: stored, defaults: defaults)
+        XCTAssertEqual(flagged.settings, LoopSettings(checkpointEvery: 5, logEvery: 3))
+        XCTAssertEqual(flagged.overrides, ["--checkpoint-every 5 overrides the run's 2"])
+
+        // The resumed loop writes its settings into the next checkpoint.
+        var longer = options
+        longer.steps = 5
+        let next = try SVQTrainingRun.trainer(config: tinyTrainingConfig(), data: data, run: run, options: longer, resume: true)
+        loop = TrainingLoop(run: run, settings: flagged.settings)
+        loop.progress = nil
+        XCTAssertTrue(try loop.run(next))
+        XCTAssertEqual(try LoopSettings.stored(inCheckpoint: run.checkpoint), flagged.settings)
+        let logged = try String(contentsOf: run.metrics, encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",")[0] }
+        XCTAssertEqual(logged, ["3", "5"], "every 3 steps and at the end")
+
+        // A checkpoint written outside a loop (or before the settings were stored) has none: the defaults.
+        try next.writeCheckpoint(to: run.checkpoint)
+        XCTAssertNil(try LoopSettings.stored(inCheckpoint: run.checkpoint))
+        XCTAssertEqual(LoopSettings.resolve(checkpointEvery: nil, logEvery: nil, stored: nil, defaults: defaults).settings, defaults)
+    }
+
     func testOptionsForARunScaleTheSchedulesUnlessOfficial() {
         let cpu = SVQTrainingOptions(steps: 1000, batchSize: 8, seed: 3, officialSchedules: false)
         XCTAssertEqual([cpu.steps, cpu.batchSize, cpu.warmupSteps, cpu.temperatureSteps, cpu.halfLifeSteps], [1000, 8, 100, 200, 2000])
