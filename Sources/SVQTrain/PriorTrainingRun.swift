@@ -7,6 +7,9 @@ import SafeTensors
 import SVQData
 import SVQEngine
 import SVQModels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The files of a run folder.
 public struct RunFolder: Sendable {
@@ -14,11 +17,39 @@ public struct RunFolder: Sendable {
 
     public init(_ directory: URL) { self.directory = directory }
 
+    /// Fails unless the folder can be written (`checkWritableFolder`).
+    public func checkWritable() throws { try checkWritableFolder(directory, role: "run folder") }
+
     public var checkpoint: URL { directory.appendingPathComponent("checkpoint.safetensors") }
     public var metrics: URL { directory.appendingPathComponent("metrics.csv") }
     public var validationMetrics: URL { directory.appendingPathComponent("validation.csv") }
     /// The trained model, written when the run reaches its last step.
     public var model: URL { directory.appendingPathComponent("model.safetensors") }
+}
+
+/// Fails at once, in one line, if files cannot be made in `folder` — or, where it does not exist yet, in the
+/// deepest folder of its path that does (where creating it would start) — so that a run or an evaluation
+/// finds out before it loads its data, not when it first writes. It creates and removes a file to find out:
+/// permission bits do not tell (root ignores them; a read-only mount does not show in them). Creates nothing.
+/// - Throws: `TrainingError(.runFolderConflict)` naming the `role` ("run folder"), the path and the reason.
+public func checkWritableFolder(_ folder: URL, role: String) throws {
+    let wanted = folder.standardizedFileURL.path
+    func failure(_ code: Int32) -> TrainingError {
+        TrainingError(.runFolderConflict, "cannot write to the \(role) \(wanted): \(String(cString: strerror(code)))")
+    }
+    var path = wanted, info = stat()
+    while stat(path, &info) != 0 {
+        guard errno == ENOENT else { throw failure(errno) }   // a file where a folder should be, say
+        let parent = (path as NSString).deletingLastPathComponent
+        guard parent != path && !parent.isEmpty else { throw failure(ENOENT) }
+        path = parent
+    }
+    guard info.st_mode & S_IFMT == S_IFDIR else { throw failure(ENOTDIR) }
+    let probe = path + "/.svq-write-check-" + UUID().uuidString
+    let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw failure(errno) }
+    close(fd)
+    unlink(probe)
 }
 
 extension ImageSet {
@@ -55,6 +86,7 @@ public enum PriorTrainingRun {
             throw TrainingError(.runFolderConflict, "\(run.checkpoint.path) exists: resume it, or choose another run folder")
         }
         try options.validate()
+        try run.checkWritable()
 
         var model = try SVQModel(contentsOf: modelFile)
         if let sizes = priorSizes {

@@ -204,8 +204,8 @@ public enum TrainingErrorKind: Sendable, Equatable, Hashable, CaseIterable {
     /// Not a usable checkpoint of this kind of run: another format or version, a missing or malformed
     /// header entry, or optimizer state that does not match.
     case invalidCheckpoint
-    /// A run folder in a state the request does not fit: nothing to resume, a run already there, or a
-    /// log with other columns.
+    /// A run folder in a state the request does not fit: nothing to resume, a run already there, a log
+    /// with other columns, or a folder (run or output) that cannot be written.
     case runFolderConflict
     /// A gradient became NaN or infinite, so training stopped.
     case nonFiniteGradients

@@ -20,6 +20,7 @@ public enum SVQTrainingRun {
             guard fileManager.fileExists(atPath: run.checkpoint.path) else {
                 throw TrainingError(.runFolderConflict, "nothing to resume: \(run.checkpoint.path) does not exist")
             }
+            try run.checkWritable()
             let header = try Checkpoint.header(try SafeTensorsFile(contentsOf: run.checkpoint))
             let images = try ImageSet.load(folder: data, split: .train, size: header.config.imageSize)
             let trainer = try SVQTrainer.resume(from: run.checkpoint, images: images, steps: options.steps)
@@ -29,6 +30,7 @@ public enum SVQTrainingRun {
         if fileManager.fileExists(atPath: run.checkpoint.path) {
             throw TrainingError(.runFolderConflict, "\(run.checkpoint.path) exists: resume it, or choose another run folder")
         }
+        try run.checkWritable()
         let images = try ImageSet.load(folder: data, split: .train, size: config.imageSize)
         var rng = RandomGenerator(seed: options.seed, stream: RandomStreams.initialisation)
         let model = try SVQModel(config: config, rng: &rng)

@@ -54,13 +54,14 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let options = try self.options
+        let outDir = URL(fileURLWithPath: out)
+        try checkWritableFolder(outDir, role: "output folder")
         threads.apply()
         let started = Date()
         let svq = try SVQModel.load(weightsOrCheckpoint: URL(fileURLWithPath: model))
         let evaluation = try evaluate(svq, modelName: model, data: URL(fileURLWithPath: data), options: options) { step in
             FileHandle.standardError.write(Data(String(format: "%@ (%.0f s)\n", step.description, Date().timeIntervalSince(started)).utf8))
         }
-        let outDir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
         try evaluation.report.jsonData().write(to: outDir.appendingPathComponent("report.json"), options: .atomic)
         try PNG.write(evaluation.reconstructionGrid, to: outDir.appendingPathComponent("reconstructions.png"))

@@ -64,8 +64,8 @@ struct TrainCommand: ParsableCommand, TrainingRunKind {
         do {
             trainer = try SVQTrainingRun.trainer(config: config, data: URL(fileURLWithPath: data), run: runOptions.run,
                                                  options: options, resume: runOptions.resume, log: { print($0) })
-        } catch let error as TrainingError {
-            throw ValidationError(error.description)
+        } catch let error as TrainingError where error.kind == .invalidOptions {
+            throw ValidationError(error.description)   // with the usage; other errors are not the flags' fault
         }
         try runOptions.train(trainer, model: trainer.model)
     }

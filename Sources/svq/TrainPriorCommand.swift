@@ -41,8 +41,8 @@ struct TrainPriorCommand: ParsableCommand, TrainingRunKind {
             trainer = try PriorTrainingRun.trainer(modelFile: URL(fileURLWithPath: model), data: URL(fileURLWithPath: data),
                                                    run: runOptions.run, options: runOptions.options(), priorSizes: sizes,
                                                    resume: runOptions.resume, log: { print($0) })
-        } catch let error as TrainingError {
-            throw ValidationError(error.description)
+        } catch let error as TrainingError where error.kind == .invalidOptions {
+            throw ValidationError(error.description)   // with the usage; other errors are not the flags' fault
         }
         try runOptions.train(trainer, model: trainer.model)
     }

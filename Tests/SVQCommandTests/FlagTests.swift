@@ -121,6 +121,30 @@ final class FlagTests: XCTestCase {
         XCTAssertTrue(TrainPriorCommand.helpMessage(columns: 1000).contains("Code sets per step"))
     }
 
+    func testEvalChecksItsOutputFolderBeforeLoadingTheModel() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("svq-eval-out-\(UUID().uuidString)")
+        try Data([1]).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let out = file.appendingPathComponent("eval")   // under a file: cannot be made
+        let eval = try EvalCommand.parse(["--data", "/nonexistent-images", "--model", "/nonexistent.safetensors", "--out", out.path])
+        XCTAssertThrowsError(try eval.run()) {
+            XCTAssertEqual("\($0)", "cannot write to the output folder \(out.path): Not a directory")
+        }
+    }
+
+    func testAnUnwritableRunFolderIsOneLine() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("svq-run-\(UUID().uuidString)")
+        try Data([1]).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let run = file.appendingPathComponent("run")
+        for command in [["train", "--data", "/nonexistent"], ["train-prior", "--model", "/nonexistent", "--data", "/nonexistent"]] {
+            var parsed = try SVQCommand.parseAsRoot(command + ["--run", run.path])
+            XCTAssertThrowsError(try parsed.run()) {
+                XCTAssertEqual(SVQCommand.fullMessage(for: $0), "Error: cannot write to the run folder \(run.path): Not a directory")
+            }
+        }
+    }
+
     func testThreadsMustBeWithinTheEnginesMaximum() throws {
         let commands: [[String]] = [["train", "--data", "d"], ["train-prior", "--model", "m", "--data", "d"], ["eval", "--data", "d"]]
         for command in commands {

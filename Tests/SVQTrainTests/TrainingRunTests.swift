@@ -112,6 +112,46 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(LoopSettings.resolve(checkpointEvery: nil, logEvery: nil, stored: nil, defaults: defaults).settings, defaults)
     }
 
+    /// A run folder that cannot be written fails at once with one line naming it — before any image or
+    /// model is loaded (here there are none: loading first would fail on that instead).
+    func testAnUnwritableRunFolderFailsBeforeAnythingIsLoaded() throws {
+        let empty = directory.appendingPathComponent("no-images")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("a-file")
+        try Data([1]).write(to: file)
+        var unwritable = [file.appendingPathComponent("run"), file]      // a file where a folder should be
+        if FileManager.default.fileExists(atPath: "/sys") {
+            unwritable.append(URL(fileURLWithPath: "/sys/svq-run"))       // not writable, even for root
+        }
+        if geteuid() != 0 {                                               // root ignores permission bits
+            let readOnly = directory.appendingPathComponent("read-only")
+            try FileManager.default.createDirectory(at: readOnly, withIntermediateDirectories: true)
+            try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: readOnly.path)
+            unwritable += [readOnly, readOnly.appendingPathComponent("run")]
+        }
+        for folder in unwritable {
+            let run = RunFolder(folder)
+            let options = SVQTrainingOptions(steps: 2, batchSize: 2, seed: 0, officialSchedules: false)
+            XCTAssertThrowsError(try SVQTrainingRun.trainer(config: tinyTrainingConfig(), data: empty, run: run,
+                                                            options: options, resume: false)) {
+                XCTAssertEqual(($0 as? TrainingError)?.kind, .runFolderConflict, "\(folder.path): \($0)")
+                XCTAssertTrue("\($0)".hasPrefix("cannot write to the run folder \(folder.path): "), "\($0)")
+                XCTAssertFalse("\($0)".contains("\n"), "one line")
+            }
+            XCTAssertThrowsError(try PriorTrainingRun.trainer(modelFile: directory.appendingPathComponent("none.safetensors"),
+                                                              data: empty, run: run, options: PriorTrainingOptions(),
+                                                              resume: false)) {
+                XCTAssertTrue("\($0)".hasPrefix("cannot write to the run folder \(folder.path): "), "\($0)")
+            }
+        }
+        // A folder that can be made passes, and the check itself makes nothing.
+        let fresh = directory.appendingPathComponent("new/nested/run")
+        XCTAssertNoThrow(try checkWritableFolder(fresh, role: "run folder"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("new").path))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(), ["a-file", "no-images"]
+                       + (geteuid() != 0 ? ["read-only"] : []))
+    }
+
     func testOptionsForARunScaleTheSchedulesUnlessOfficial() {
         let cpu = SVQTrainingOptions(steps: 1000, batchSize: 8, seed: 3, officialSchedules: false)
         XCTAssertEqual([cpu.steps, cpu.batchSize, cpu.warmupSteps, cpu.temperatureSteps, cpu.halfLifeSteps], [1000, 8, 100, 200, 2000])
