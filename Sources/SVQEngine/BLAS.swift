@@ -3,7 +3,8 @@
 import COpenBLAS
 
 /// C = alpha · op(A) · op(B) + beta · C, all row-major. `m×k` is op(A), `k×n` is op(B), `m×n` is C.
-/// Leading dimensions default to the packed row lengths. Large products are split across the engine's threads.
+/// Leading dimensions default to the packed row lengths. Large products are cut into pieces
+/// (`gemmPieces`) that run across the engine's threads.
 func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
            alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
            b: UnsafePointer<Float>, ldb: Int? = nil,
@@ -17,18 +18,20 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
     }
     let lda = lda ?? (transA ? m : k), ldb = ldb ?? (transB ? k : n), ldc = ldc ?? n
     _ = Engine.singleThreadedBLAS
-    let workers = Engine.threadCount
-    let pieces = min(workers, max(m, n) / gemmMinPiece)
-    if pieces < 2 || m * n * k < gemmParallelWork || ParallelRegion.isInside {
+    let pieces = gemmPieces(m: m, n: n, k: k)
+    if pieces == 1 {
         cblasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         return
     }
-    // Split the larger side of C into equal pieces (multiples of 16, the kernels' tile): every element of C is
-    // still one dot product over all of k. Not always bit for bit one call's result: OpenBLAS may choose
-    // other kernels for narrower pieces. Results depend on the thread count only through that choice.
+    // The larger side of C in equal pieces (multiples of 16, the kernels' tile): every element of C is still
+    // one dot product over all of k. The pieces depend on the shape alone, never on the thread count: OpenBLAS
+    // may sum a narrower piece in another order (another kernel), so a split that followed the thread count
+    // made results depend on it (masks by up to 2e-6 with its Haswell kernels). On one thread, or inside a
+    // parallel loop, the same pieces run one after the other.
     let side = max(m, n)
     let per = ((side + pieces - 1) / pieces + 15) & ~15
-    ParallelRegion.perform((side + per - 1) / per) { p in
+    let count = (side + per - 1) / per
+    func piece(_ p: Int) {
         let lo = p * per, len = min(per, side - lo)
         if n >= m {   // columns j0..<j0+len of op(B) and C
             cblasSgemm(transA, transB, m, len, k, alpha, a, lda, transB ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc)
@@ -36,12 +39,35 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
             cblasSgemm(transA, transB, len, n, k, alpha, transA ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc)
         }
     }
+    if Engine.threadCount == 1 || ParallelRegion.isInside {
+        for p in 0..<count { piece(p) }
+    } else {
+        ParallelRegion.perform(count, piece)
+    }
 }
 
-/// Products smaller than this many multiply-adds run on one thread (OpenBLAS's own threshold is similar).
+/// How many pieces `sgemm` cuts an m×n×k product into: 1 below `gemmParallelWork` multiply-adds, else the
+/// largest power of two up to `gemmMaxPieces` that leaves each piece `gemmMinPiece` rows or columns and
+/// `gemmPieceWork` multiply-adds. Powers of two, so that 2, 4, 8 and 16 threads share the pieces evenly.
+func gemmPieces(m: Int, n: Int, k: Int) -> Int {
+    let work = m * n * k, side = max(m, n)
+    guard work >= gemmParallelWork else { return 1 }
+    var pieces = 1
+    while pieces < gemmMaxPieces && side / (2 * pieces) >= gemmMinPiece && work / (2 * pieces) >= gemmPieceWork {
+        pieces *= 2
+    }
+    return pieces
+}
+
+/// Products smaller than this many multiply-adds run as one call (OpenBLAS's own threshold is similar).
 let gemmParallelWork = 1 << 18
-/// The narrowest piece a product is split into.
+/// The least work of a piece, in multiply-adds.
+let gemmPieceWork = 1 << 17
+/// The narrowest piece a product is cut into.
 let gemmMinPiece = 32
+/// The most pieces: enough for 16 threads, few enough that the per-call cost (OpenBLAS repacks the shared
+/// operand for each piece) stays small.
+let gemmMaxPieces = 16
 
 func cblasSgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                 _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,

@@ -200,6 +200,31 @@ final class ConvolutionTests: XCTestCase {
         for i in 0..<inputs.count { XCTAssertEqual(parallel[i], serial[i], "winograd inside a parallel loop, input \(i)") }
     }
 
+    /// Winograd's chunks of tiles and the direct kernels' batch parts must not change a single bit with the
+    /// thread count (Winograd's chunks followed it, and each chunk is an sgemm of that many rows).
+    func testConvolutionResultsDoNotDependOnTheThreadCount() {
+        let saved = Engine.threadCount
+        defer { Engine.setThreadCount(saved) }
+        for (c, algorithm) in [(ConvCase(2, 128, 24, 20, 128, 5, 5, padding: 2), Conv2dAlgorithm.winograd),
+                               (ConvCase(5, 32, 16, 16, 32, 5, 5, padding: 2), .direct)] {
+            let x = testTensor(c.xShape, seed: 81, requiresGrad: false)
+            let w = testTensor(c.wShape, seed: 82, requiresGrad: false)
+            let bias = testTensor([c.cout], seed: 83, requiresGrad: false)
+            Engine.setThreadCount(1)
+            let one = c.run(x, w, bias, algorithm).scalars
+            for threads in [2, 3, 5, 8] {
+                Engine.setThreadCount(threads)
+                XCTAssertEqual(c.run(x, w, bias, algorithm).scalars, one, "\(c) \(algorithm) on \(threads) threads")
+            }
+        }
+    }
+
+    /// The thread-count checks again under OpenBLAS's other kernels (see SVQTestSupport/BLASKernels.swift).
+    func testThreadCountChecksUnderOtherBLASKernels() throws {
+        try rerunUnderOtherBLASKernels("SVQEngineTests.ConvolutionTests/testConvolutionResultsDoNotDependOnTheThreadCount")
+        try rerunUnderOtherBLASKernels("SVQEngineTests.SplitGemmTests/testSplitProductsAreTheSameOnEveryThreadCount")
+    }
+
     func testSymmetricOverloadAndOutputSize() {
         let x = testTensor([2, 3, 7, 9], requiresGrad: false)
         let w = testTensor([5, 3, 3, 3], seed: 2, requiresGrad: false)

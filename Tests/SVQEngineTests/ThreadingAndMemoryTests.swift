@@ -11,18 +11,23 @@ import SVQTestSupport
 
 final class SplitGemmTests: XCTestCase {
     /// Products large enough to be split, in both directions (wide C: columns; tall C: rows), with every
-    /// transpose: every element must match a double-precision reference, as the unsplit call's do. (Not bit
-    /// for bit: OpenBLAS picks other kernels for the narrower pieces, which may sum in another order.)
-    func testSplitProductsMatchOneThread() {
+    /// transpose: every element must match a double-precision reference, and be the same bits on every
+    /// thread count (the pieces follow the shape alone: OpenBLAS may sum a narrower piece in another order).
+    func testSplitProductsAreTheSameOnEveryThreadCount() {
         let saved = Engine.threadCount
         defer { Engine.setThreadCount(saved) }
-        for (m, n, k) in [(40, 700, 64), (700, 40, 64), (130, 257, 33)] {
+        for (m, n, k) in [(40, 700, 64), (700, 40, 64), (130, 257, 33), (1024, 64, 64), (2048, 64, 800)] {
             XCTAssertGreaterThanOrEqual(m * n * k, 1 << 18, "large enough to be split (BLAS.swift, gemmParallelWork)")
             for ta in [false, true] { for tb in [false, true] {
                 let a = testTensor(ta ? [k, m] : [m, k], seed: 21, requiresGrad: false)
                 let b = testTensor(tb ? [n, k] : [k, n], seed: 22, requiresGrad: false)
                 Engine.setThreadCount(1)
                 let serial = matmul(a, b, transposeA: ta, transposeB: tb).scalars
+                for threads in [2, 5] {
+                    Engine.setThreadCount(threads)
+                    XCTAssertEqual(matmul(a, b, transposeA: ta, transposeB: tb).scalars, serial,
+                                   "\(m)×\(n)×\(k) ta \(ta) tb \(tb) on \(threads) threads")
+                }
                 Engine.setThreadCount(3)
                 let split = matmul(a, b, transposeA: ta, transposeB: tb).scalars
                 var worstSplit = 0.0, worstSerial = 0.0

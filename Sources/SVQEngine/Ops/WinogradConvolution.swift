@@ -133,13 +133,15 @@ enum WinogradConvolution {
             }
         }
 
-        // Chunks of tiles, at least one per thread. A chunk's scratch is ~6 MB at 512 channels: the
-        // transformed input is made one point at a time and each point's product is folded into the output
-        // tile straight away, so only α partial rows and the m×m outputs are held.
-        let threadsWanted = max(1, Engine.threadCount)
-        let chunk = max(8, (min(256, (tiles + threadsWanted - 1) / threadsWanted) + 7) & ~7)
+        // Chunks of tiles: up to 256 tiles, and 16 chunks or more once there are 128 tiles, so that 16 threads
+        // have work. The chunks follow from the tile count alone, never from the thread count: each chunk's
+        // sgemm has the chunk's rows, and OpenBLAS may sum another row count in another order, so chunks cut
+        // per thread made results depend on the thread count. A chunk's scratch is ~6 MB at 512 channels and
+        // 256 tiles: the transformed input is made one point at a time and each point's product is folded into
+        // the output tile straight away, so only α partial rows and the m×m outputs are held.
+        let chunk = min(256, max(8, ((tiles + 15) / 16 + 7) & ~7))
         let chunks = (tiles + chunk - 1) / chunk
-        let threads = min(threadsWanted, chunks)
+        let threads = min(max(1, Engine.threadCount), chunks)
         let channelsLast = Tensor(zeros: [geo.batch, geo.ho, geo.wo, cout], zeroed: false)
         let yl = channelsLast.data
         let scratchPerThread = chunk * ((alpha + 1) * cin + (m * m + 1) * cout)
@@ -171,9 +173,10 @@ enum WinogradConvolution {
                         for t in 0..<count {
                             combine(bRows[jj], cin, into: v + t * cin) { rows + ($0 * chunk + t) * cin }
                         }
-                        // On this thread: sgemm does not split inside a parallel region.
-                        sgemm(transB: true, m: count, n: cout, k: cin, a: v, lda: cin,
-                              b: u.data + (ii * alpha + jj) * cout * cin, ldb: cin, c: product, ldc: cout)
+                        // One OpenBLAS call on this thread: the chunks are the work the threads share, and
+                        // sgemm's pieces would repack v for each (22% of a paper-sized encode).
+                        cblasSgemm(false, true, count, cout, cin, 1, v, cin,
+                                   u.data + (ii * alpha + jj) * cout * cin, cin, 0, product, cout)
                         for kk in 0..<m where at[kk * alpha + ii] != 0 {
                             for k in 0..<m where at[k * alpha + jj] != 0 {
                                 let coefficient = at[kk * alpha + ii] * at[k * alpha + jj]
