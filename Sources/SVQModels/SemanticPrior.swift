@@ -7,7 +7,8 @@
 // `TransformerEncoderLayer`s (ReLU FFN of width 4·D_p, biases, ε = 1e-5, causal mask) and a bias-free head.
 //
 // This file: the layers and the teacher-forced forward pass (training, loss). Decoding one position at a
-// time is in SemanticPriorDecoding.swift, sampling in SemanticPriorSampling.swift.
+// time is in SemanticPriorDecoding.swift, sampling in SemanticPriorSampling.swift, and the code ids
+// (global `m·P + p` ↔ local) in CodeLayout.swift.
 
 import SVQEngine
 import SVQNN
@@ -62,7 +63,7 @@ public final class PriorEncoderLayer: Module {
 /// prior.train(false)
 /// let logits = prior.logits(codes)                         // [B, N·M, M·P]
 /// let z = prior.sample(batch: 4, temperature: 0.9, rng: &rng) // [4, N·M] global ids
-/// let local = SemanticPrior.localCodes(global: z, config: config) // [4, N, M] in 0..<P
+/// let local = config.localCodes(global: z)                 // [4, N, M] in 0..<P
 /// ```
 ///
 /// Weights-file names: `bos` `[D_p]`, `position_embedding` `[N·M, D_p]`, `code_embedding.weight`
@@ -133,9 +134,6 @@ public final class SemanticPrior: Module {
         }
         return Tensor(values, shape: shape)
     }
-
-    var numBlocks: Int { config.numBlocks }
-    var numPrototypes: Int { config.numPrototypes }
 
     // MARK: - Teacher-forced forward
 
@@ -240,38 +238,5 @@ public final class SemanticPrior: Module {
         if dropping { ff = layer.dropout(ff, rng: &rng!) }
         y = layer.norm2(y + ff)
         return y
-    }
-
-    // MARK: - Local ↔ global code ids
-
-    /// Local codes `[B, N, M]` (each in 0..<P) → the prior's global ids `[B, N·M]` (`m·P + p`, slot-major).
-    public static func globalCodes(local: IntTensor, config: SVQConfig) -> IntTensor {
-        let n = config.numSlots, m = config.numBlocks, p = config.numPrototypes
-        precondition(local.shape.count == 3 && local.shape[1] == n && local.shape[2] == m,
-                     "local codes must be [B, \(n), \(m)], got \(local.shape)")
-        var out = local.values
-        for (i, v) in local.values.enumerated() {
-            precondition(v >= 0 && Int(v) < p, "local code \(v) outside 0..<\(p)")
-            out[i] = Int32(i % m * p) + v
-        }
-        return IntTensor(out, shape: [local.shape[0], n * m])
-    }
-
-    /// Global ids `[B, N·M]` (or `[B, N, M]`) → local codes `[B, N, M]` in 0..<P. Every id must lie in its
-    /// position's block (true for encoder codes and for samples with `restrictToBlock`; the official
-    /// unrestricted sampler can break it).
-    public static func localCodes(global: IntTensor, config: SVQConfig) -> IntTensor {
-        let n = config.numSlots, m = config.numBlocks, p = config.numPrototypes
-        precondition((global.shape.count == 2 && global.shape[1] == n * m)
-                     || (global.shape.count == 3 && global.shape[1] == n && global.shape[2] == m),
-                     "global codes must be [B, \(n * m)] or [B, \(n), \(m)], got \(global.shape)")
-        var out = global.values
-        for (i, v) in global.values.enumerated() {
-            let block = i % m
-            precondition(v >= Int32(block * p) && v < Int32((block + 1) * p),
-                         "global code \(v) at position \(i % (n * m)) is not in block \(block)'s ids \(block * p)..<\((block + 1) * p)")
-            out[i] = v - Int32(block * p)
-        }
-        return IntTensor(out, shape: [global.shape[0], n, m])
     }
 }

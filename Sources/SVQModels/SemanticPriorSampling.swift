@@ -27,11 +27,15 @@ extension SemanticPrior {
     public func sample(batch: Int, temperature: Float = 1, topK: Int? = nil, restrictToBlock: Bool = true,
                        fixed: IntTensor? = nil, fixedMask: [Bool]? = nil,
                        rng: inout RandomGenerator) -> IntTensor {
-        let total = sequenceLength, m = numBlocks, p = numPrototypes, vocab = vocabularySize
+        let total = sequenceLength, vocab = vocabularySize
         precondition(batch >= 1, "batch must be at least 1, got \(batch)")
         precondition(temperature > 0 && temperature.isFinite, "temperature must be positive and finite, got \(temperature)")
         if let topK { precondition(topK >= 1, "topK must be at least 1, got \(topK)") }
         precondition((fixed == nil) == (fixedMask == nil), "fixed and fixedMask must be given together")
+        // The ids position t draws among.
+        let candidates: (Int) -> Range<Int> = { [config] t in
+            restrictToBlock ? config.globalCodeRange(block: config.block(atPosition: t)) : 0..<vocab
+        }
         var isFixed: (Int, Int) -> Bool = { _, _ in false }
         if let fixed, let fixedMask {
             precondition(fixed.shape == [batch, total], "fixed must be [\(batch), \(total)], got \(fixed.shape)")
@@ -41,49 +45,45 @@ extension SemanticPrior {
             isFixed = { i, t in perPosition ? fixedMask[t] : fixedMask[i * total + t] }
             for i in 0..<batch {
                 for t in 0..<total where isFixed(i, t) {
-                    let v = Int(fixed.values[i * total + t])
-                    if restrictToBlock {
-                        let block = t % m
-                        precondition(v >= block * p && v < (block + 1) * p,
-                                     "fixed code \(v) at position \(t) is not in block \(block)'s ids \(block * p)..<\((block + 1) * p)")
-                    } else {
-                        precondition(v >= 0 && v < vocab, "fixed code \(v) at position \(t) outside 0..<\(vocab)")
-                    }
+                    let v = Int(fixed.values[i * total + t]), ids = candidates(t)
+                    precondition(ids.contains(v), restrictToBlock
+                                 ? "fixed code \(v) at position \(t) is not in block \(config.block(atPosition: t))'s ids \(ids)"
+                                 : "fixed code \(v) at position \(t) outside \(ids)")
                 }
             }
         }
 
-        let candidates = restrictToBlock ? p : vocab
-        let k = min(topK ?? candidates, candidates)
+        let candidateCount = restrictToBlock ? config.numPrototypes : vocab
+        let k = min(topK ?? candidateCount, candidateCount)
         var result = [Int32](repeating: 0, count: batch * total)
         let cache = makeKVCache(batch: batch)
-        let probs = Tensor(zeros: [batch, candidates])
-        var row = [Float](repeating: 0, count: candidates)
-        var sorted = [Float](repeating: 0, count: candidates)
+        let probs = Tensor(zeros: [batch, candidateCount])
+        var row = [Float](repeating: 0, count: candidateCount)
+        var sorted = [Float](repeating: 0, count: candidateCount)
         var previous: IntTensor? = nil
         for t in 0..<total {
             let logits = step(cache, previousCodes: previous)   // [B, M·P]
-            let first = restrictToBlock ? (t % m) * p : 0
+            let first = candidates(t).lowerBound
             for i in 0..<batch {
                 let src = logits.data + i * vocab + first
-                for j in 0..<candidates { row[j] = src[j] / temperature }
+                for j in 0..<candidateCount { row[j] = src[j] / temperature }
                 var threshold = -Float.infinity
-                if k < candidates {
-                    for j in 0..<candidates { sorted[j] = row[j] }
+                if k < candidateCount {
+                    for j in 0..<candidateCount { sorted[j] = row[j] }
                     sorted.sort(by: >)
                     threshold = sorted[k - 1]
                 }
                 var mx = -Float.infinity
-                for j in 0..<candidates where row[j] >= threshold { mx = max(mx, row[j]) }
+                for j in 0..<candidateCount where row[j] >= threshold { mx = max(mx, row[j]) }
                 var z: Float = 0
-                let dst = probs.data + i * candidates
-                for j in 0..<candidates {
+                let dst = probs.data + i * candidateCount
+                for j in 0..<candidateCount {
                     let e: Float = row[j] >= threshold ? expf(row[j] - mx) : 0
                     dst[j] = e
                     z += e
                 }
                 let inv = 1 / z
-                for j in 0..<candidates { dst[j] *= inv }
+                for j in 0..<candidateCount { dst[j] *= inv }
             }
             let drawn = rng.categorical(probabilities: probs)
             var codes = [Int32](repeating: 0, count: batch)

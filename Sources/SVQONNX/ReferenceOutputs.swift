@@ -57,7 +57,7 @@ public enum ONNXReference {
             try add("dvae_tokens", model.dvae.tokens(images))
 
             if let prior = model.prior {
-                let global = SemanticPrior.globalCodes(local: enc.codes, config: c)      // [B, N·M]
+                let global = c.globalCodes(local: enc.codes)                          // [B, N·M]
                 let total = c.codesPerImage, vocab = c.globalCodeCount
                 let cache = prior.makeKVCache(batch: batch)
                 let logits = Tensor(zeros: [batch, total, vocab])

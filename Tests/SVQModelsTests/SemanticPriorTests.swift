@@ -50,10 +50,22 @@ final class SemanticPriorTests: XCTestCase {
 
     func testGoldenCodesAreGlobalOfLocal() {
         let local = Golden.ints("codes_local")
-        let global = SemanticPrior.globalCodes(local: local, config: Self.config)
+        let global = Self.config.globalCodes(local: local)
         XCTAssertEqual(global, Golden.ints("prior_input_codes"))
-        XCTAssertEqual(SemanticPrior.localCodes(global: global, config: Self.config), local)
-        XCTAssertEqual(SemanticPrior.localCodes(global: Golden.ints("codes_global"), config: Self.config), local)
+        XCTAssertEqual(Self.config.localCodes(global: global), local)
+        XCTAssertEqual(Self.config.localCodes(global: Golden.ints("codes_global")), local)
+    }
+
+    func testCodeLayoutOfOnePosition() {
+        let c = Self.config                                  // N = 3 slots, M = 4 blocks, P = 8 codes
+        XCTAssertEqual((0..<12).map { c.block(atPosition: $0) }, [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3])
+        XCTAssertEqual(c.globalCodeRange(block: 0), 0..<8)
+        XCTAssertEqual(c.globalCodeRange(block: 3), 24..<32)
+        XCTAssertEqual(c.globalCode(local: 5, block: 2), 21)
+        XCTAssertEqual(c.localCode(global: 21, block: 2), 5)
+        XCTAssertNil(c.localCode(global: 21, block: 1), "id 21 is block 2's")
+        XCTAssertNil(c.localCode(global: 32, block: 3), "past the vocabulary")
+        XCTAssertNil(c.localCode(global: -1, block: 0))
     }
 
     func testTensorNamesAndShapes() {
@@ -213,7 +225,7 @@ final class SemanticPriorTests: XCTestCase {
                 XCTAssertTrue(v >= Int32(block * p) && v < Int32((block + 1) * p), "id \(v) at position \(i % 12)")
                 used.insert(v)
             }
-            _ = SemanticPrior.localCodes(global: s, config: Self.config)
+            _ = Self.config.localCodes(global: s)
         }
         XCTAssertGreaterThan(used.count, 20, "expected most of the 32 ids to appear")
 
