@@ -61,7 +61,7 @@ public final class ImageDecoder: Module {
 
     /// Teacher-forced logits `[B, T, V]`: position t sees BOS and tokens `0..<t`. With `dropout` (training):
     /// position dropout 0.1 on the inputs and the transformer's dropouts at `dropout.p`.
-    public func logits(tokens: IntTensor, memory: Tensor, dropout: TrainingDropout? = nil) -> Tensor {
+    public func logits(tokens: IntTensor, memory: Tensor, dropout: Dropout? = nil) -> Tensor {
         let c = config
         let b = memory.shape[0], t = c.tokensPerImage
         precondition(tokens.shape == [b, t], "tokens \(tokens.shape) must be [\(b), \(t)]")

@@ -43,15 +43,13 @@ public final class PriorEncoderLayer: Module {
     /// `[D_p, 4·D_p]` (official `linear2`).
     public let ffnOut: Linear
     public let norm2: LayerNorm
-    let dropout: Dropout
 
-    init(dModel: Int, heads: Int, dropout p: Float, rng: inout RandomGenerator) {
+    init(dModel: Int, heads: Int, rng: inout RandomGenerator) {
         selfAttention = PriorSelfAttention(dModel: dModel, heads: heads, rng: &rng)
         norm1 = LayerNorm(dModel, eps: 1e-5)
         ffnIn = Linear(dModel, 4 * dModel, rng: &rng)     // nn.Linear default (weight and bias)
         ffnOut = Linear(4 * dModel, dModel, rng: &rng)
         norm2 = LayerNorm(dModel, eps: 1e-5)
-        dropout = Dropout(p)
     }
 }
 
@@ -79,7 +77,6 @@ public final class SemanticPrior: Module {
     public let layers: [PriorEncoderLayer]
     /// Bias-free output layer `[M·P, D_p]`.
     public let head: Linear
-    let dropout: Dropout
 
     /// The model configuration (its `prior` is non-nil).
     public let config: SVQConfig
@@ -89,6 +86,8 @@ public final class SemanticPrior: Module {
     public let sequenceLength: Int
     /// Vocabulary M·P.
     public let vocabularySize: Int
+    /// Dropout probability of training passes (`config.prior.dropout`).
+    let dropoutProbability: Float
 
     /// A randomly initialised prior, following the official scheme (§8, Prior): code embedding N(0,1),
     /// bos xavier-uniform, positions truncated N(0,1) on [−2, 2], `in_proj` xavier-uniform with zero bias,
@@ -108,6 +107,7 @@ public final class SemanticPrior: Module {
         heads = p.numHeads
         sequenceLength = config.codesPerImage
         vocabularySize = config.globalCodeCount
+        dropoutProbability = p.dropout
 
         codeEmbedding = Embedding(vocabularySize, d, rng: &rng)
         // xavier_uniform_ on a (1, 1, D) tensor: fan_in = fan_out = D.
@@ -116,11 +116,10 @@ public final class SemanticPrior: Module {
         positionEmbedding = parameter(SemanticPrior.truncatedNormal([sequenceLength, d], rng: &rng))
         var built: [PriorEncoderLayer] = []
         for _ in 0..<p.numLayers {
-            built.append(PriorEncoderLayer(dModel: d, heads: p.numHeads, dropout: p.dropout, rng: &rng))
+            built.append(PriorEncoderLayer(dModel: d, heads: p.numHeads, rng: &rng))
         }
         layers = built
         head = Linear(d, vocabularySize, bias: false, rng: &rng)
-        dropout = Dropout(p.dropout)
     }
 
     /// N(0, 1) truncated to [−2, 2] by redrawing the values outside (torch `trunc_normal_` defaults).
@@ -143,17 +142,17 @@ public final class SemanticPrior: Module {
     /// This overload never applies dropout (the eval-mode function, whatever `isTraining` says);
     /// use `logits(_:rng:)` for training with dropout.
     public func logits(_ codes: IntTensor) -> Tensor {
-        var noRNG: RandomGenerator? = nil
-        return forward(codes, rng: &noRNG)
+        forward(codes, dropout: nil)
     }
 
     /// Teacher-forced logits with dropout (p = `config.prior.dropout`) when `isTraining`, drawn from `rng`:
     /// after the positions, on the attention probabilities, after the attention and inside and after the FFN,
     /// as `nn.TransformerEncoderLayer` does. In eval mode `rng` is not used.
     public func logits(_ codes: IntTensor, rng: inout RandomGenerator) -> Tensor {
-        var r: RandomGenerator? = rng
-        defer { rng = r! }
-        return forward(codes, rng: &r)
+        guard isTraining && dropoutProbability > 0 else { return forward(codes, dropout: nil) }
+        let dropout = Dropout(p: dropoutProbability, rng: rng)
+        defer { rng = dropout.rng }
+        return forward(codes, dropout: dropout)
     }
 
     /// Cross-entropy of the teacher-forced logits, summed over the sequence and averaged over the batch
@@ -182,10 +181,9 @@ public final class SemanticPrior: Module {
         }
     }
 
-    private func forward(_ codes: IntTensor, rng: inout RandomGenerator?) -> Tensor {
+    private func forward(_ codes: IntTensor, dropout: Dropout?) -> Tensor {
         checkCodes(codes)
         let b = codes.shape[0], t = codes.shape[1], d = dModel
-        let dropping = isTraining && dropout.p > 0 && rng != nil
 
         // Inputs: [bos, E[z_0], …, E[z_{T−2}]] · √D + pe[..<T]
         let bosRow = bos.reshaped([1, 1, d]).expanded(to: [b, 1, d])
@@ -199,20 +197,16 @@ public final class SemanticPrior: Module {
             x = bosRow
         }
         x = x * Float(d).squareRoot() + positionEmbedding.narrowFirst(0, t)
-        if dropping { x = dropout(x, rng: &rng!) }
+        if let dropout { x = dropout(x) }
 
-        let mask: Tensor? = dropping ? SemanticPrior.causalMask(t) : nil
         for layer in layers {
-            x = layerForward(layer, x, batch: b, length: t, mask: mask, dropping: dropping, rng: &rng)
+            x = layerForward(layer, x, batch: b, length: t, dropout: dropout)
         }
         return head(x)
     }
 
-    /// Additive causal mask `[T, T]`: 0 where key j ≤ query i, −inf above the diagonal.
-    static func causalMask(_ t: Int) -> Tensor { causalAdditiveMask(queries: t, keys: t) }
-
     private func layerForward(_ layer: PriorEncoderLayer, _ x: Tensor, batch b: Int, length t: Int,
-                              mask: Tensor?, dropping: Bool, rng: inout RandomGenerator?) -> Tensor {
+                              dropout: Dropout?) -> Tensor {
         let d = dModel, h = heads, hd = dModel / heads
         let attention = layer.selfAttention
         // [B, T, 3D] → [3, B, h, T, hd]; head j uses features j·hd ..< (j+1)·hd of q, k and v.
@@ -220,22 +214,14 @@ public final class SemanticPrior: Module {
         let q = qkv.narrowFirst(0, 1).reshaped([b, h, t, hd])
         let k = qkv.narrowFirst(1, 1).reshaped([b, h, t, hd])
         let v = qkv.narrowFirst(2, 1).reshaped([b, h, t, hd])
-        let context: Tensor
-        if dropping, let mask {
-            // Spelled out so the attention probabilities can be dropped (nn.MultiheadAttention's dropout).
-            let scores = matmul(q, k, transposeB: true) * (1 / Float(hd).squareRoot()) + mask
-            let probs = layer.dropout(scores.softmax(axis: -1), rng: &rng!)
-            context = matmul(probs, v)
-        } else {
-            context = scaledDotProductAttention(q, k, v, causal: true)
-        }
+        let context = multiHeadAttention(q, k, v, causal: true, dropout: dropout)
         var attended = attention.outProjection(context.permuted([0, 2, 1, 3]).reshaped([b, t, d]))
-        if dropping { attended = layer.dropout(attended, rng: &rng!) }
+        if let dropout { attended = dropout(attended) }
         var y = layer.norm1(x + attended)
         var hidden = layer.ffnIn(y).relu()
-        if dropping { hidden = layer.dropout(hidden, rng: &rng!) }
+        if let dropout { hidden = dropout(hidden) }
         var ff = layer.ffnOut(hidden)
-        if dropping { ff = layer.dropout(ff, rng: &rng!) }
+        if let dropout { ff = dropout(ff) }
         y = layer.norm2(y + ff)
         return y
     }

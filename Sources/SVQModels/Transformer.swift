@@ -35,18 +35,23 @@ public final class MultiHeadAttention: Module {
     /// `query` `[B, Tq, D]` attends to `keyValue` `[B, Tk, D]`. With `dropout` (training), the attention
     /// probabilities and the output projection are dropped, as in the official decoder.
     public func callAsFunction(_ query: Tensor, _ keyValue: Tensor, causal: Bool = false,
-                               dropout: TrainingDropout? = nil) -> Tensor {
+                               dropout: Dropout? = nil) -> Tensor {
         let q = splitHeads(projQ(query)), k = splitHeads(projK(keyValue)), v = splitHeads(projV(keyValue))
-        guard let dropout, dropout.p > 0 else {
-            return projO(mergeHeads(scaledDotProductAttention(q, k, v, causal: causal)))
-        }
-        // Spelled out so the probabilities can be dropped; the fused op never materialises them for autodiff.
-        let tq = q.shape[2], tk = k.shape[2]
-        var scores = matmul(q, k, transposeB: true) * (1 / Float(q.shape[3]).squareRoot())
-        if causal { scores = scores + causalAdditiveMask(queries: tq, keys: tk) }
-        let probs = dropout(scores.softmax(axis: -1))
-        return dropout(projO(mergeHeads(matmul(probs, v))))
+        let out = projO(mergeHeads(multiHeadAttention(q, k, v, causal: causal, dropout: dropout)))
+        guard let dropout, dropout.p > 0 else { return out }
+        return dropout(out)
     }
+}
+
+/// softmax(q·kᵀ/√hd [+ causal mask])·v per head, on `[B, H, T, hd]` queries, keys and values. With `dropout`
+/// (training) the attention probabilities are dropped, as torch's attention modules do: the product is then
+/// spelled out, since the fused op never materialises the probabilities for autodiff.
+func multiHeadAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, causal: Bool, dropout: Dropout?) -> Tensor {
+    guard let dropout, dropout.p > 0 else { return scaledDotProductAttention(q, k, v, causal: causal) }
+    let tq = q.shape[2], tk = k.shape[2]
+    var scores = matmul(q, k, transposeB: true) * (1 / Float(q.shape[3]).squareRoot())
+    if causal { scores = scores + causalAdditiveMask(queries: tq, keys: tk) }
+    return matmul(dropout(scores.softmax(axis: -1)), v)
 }
 
 /// `[Tq, Tk]`: 0 where query i may see key j (j ≤ i + Tk − Tq), −inf elsewhere.
@@ -54,29 +59,6 @@ func causalAdditiveMask(queries tq: Int, keys tk: Int) -> Tensor {
     let m = Tensor(zeros: [tq, tk])
     for i in 0..<tq { for j in 0..<tk where j > i + tk - tq { m.data[i * tk + j] = -.infinity } }
     return m
-}
-
-/// Inverted dropout for a training forward pass: one probability and the random stream every dropout site
-/// of the pass draws from, in a fixed order (so a run is reproducible from its seed).
-public final class TrainingDropout {
-    public let p: Float
-    public var rng: RandomGenerator
-
-    public init(p: Float, rng: RandomGenerator) {
-        precondition(p >= 0 && p < 1, "dropout probability \(p) outside [0, 1)")
-        self.p = p
-        self.rng = rng
-    }
-
-    public func callAsFunction(_ x: Tensor) -> Tensor { drop(x, p: p) }
-
-    /// Dropout with a probability other than this pass's default (the decoder's position dropout).
-    public func drop(_ x: Tensor, p: Float) -> Tensor {
-        guard p > 0 else { return x }
-        let keep = 1 - p
-        let mask = rng.uniform(x.shape).map { $0 < keep ? 1 / keep : 0 }
-        return x * mask
-    }
 }
 
 /// Position-wise feed-forward: Linear(D, 4D) → ReLU → Linear(4D, D).
@@ -160,7 +142,7 @@ public final class TransformerDecoderBlock: Module {
 
     /// Teacher-forced pass over a whole sequence `[B, T, D]` with memory `[B, Tm, D]`; `dropout` in training
     /// drops attention probabilities, attention outputs and the feed-forward output.
-    public func callAsFunction(_ input: Tensor, memory: Tensor, dropout: TrainingDropout? = nil) -> Tensor {
+    public func callAsFunction(_ input: Tensor, memory: Tensor, dropout: Dropout? = nil) -> Tensor {
         var x: Tensor
         if isFirst {
             x = selfAttnLayerNorm(input)
@@ -236,7 +218,7 @@ public final class TransformerDecoder: Module {
     }
 
     /// Teacher-forced pass: `x` `[B, T, D]` (causal), `memory` `[B, Tm, D]` → `[B, T, D]`.
-    public func callAsFunction(_ x: Tensor, memory: Tensor, dropout: TrainingDropout? = nil) -> Tensor {
+    public func callAsFunction(_ x: Tensor, memory: Tensor, dropout: Dropout? = nil) -> Tensor {
         layerNorm(blocks.reduce(x) { $1($0, memory: memory, dropout: dropout) })
     }
 
