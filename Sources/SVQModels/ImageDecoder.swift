@@ -92,7 +92,7 @@ public final class ImageDecoder: Module {
             case .greedy:
                 chosen = logits.argmax()
             case .sample(let temperature, let topK):
-                chosen = sampleTokens(logits, temperature: temperature, topK: topK, rng: &rng)
+                chosen = sampleFromLogits(logits, temperature: temperature, topK: topK, rng: &rng)
             }
             for i in 0..<b {
                 tokens[i * t + step] = chosen[i]
@@ -102,29 +102,4 @@ public final class ImageDecoder: Module {
         }
         return (IntTensor(tokens, shape: [b, t]), margins)
     }
-}
-
-/// One draw per row of `logits` `[R, V]` from softmax(logits / temperature), restricted to the `topK`
-/// largest (values tied with the k-th survive).
-public func sampleTokens(_ logits: Tensor, temperature: Float, topK: Int?, rng: inout RandomGenerator) -> IntTensor {
-    precondition(temperature > 0, "temperature must be positive, got \(temperature)")
-    let v = logits.shape.last!
-    var scaled = logits / temperature
-    if let k = topK, k < v {
-        precondition(k >= 1, "top-k must be at least 1, got \(k)")
-        let kth = scaled.topK(k).values.narrow(axis: -1, start: k - 1, length: 1)
-        scaled = broadcastMask(scaled, threshold: kth)
-    }
-    return rng.categorical(probabilities: scaled.softmax(axis: -1))
-}
-
-/// `x` with every entry below its row's `threshold` set to −∞.
-func broadcastMask(_ x: Tensor, threshold: Tensor) -> Tensor {
-    let v = x.shape.last!
-    let out = x.copy()
-    for r in 0..<(x.count / v) {
-        let th = threshold.data[r]
-        for j in 0..<v where out.data[r * v + j] < th { out.data[r * v + j] = -.infinity }
-    }
-    return out
 }

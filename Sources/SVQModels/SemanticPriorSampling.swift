@@ -1,9 +1,6 @@
 // Sampling code sequences from the semantic prior: one cached step per position (SemanticPriorDecoding.swift),
-// then a temperature/top-k draw among the position's candidate ids.
+// then a temperature/top-k draw (the engine's `sampleFromLogits`) among the position's candidate ids.
 
-#if canImport(Glibc)
-import Glibc
-#endif
 import SVQEngine
 
 extension SemanticPrior {
@@ -29,8 +26,6 @@ extension SemanticPrior {
                        rng: inout RandomGenerator) -> IntTensor {
         let total = sequenceLength, vocab = vocabularySize
         precondition(batch >= 1, "batch must be at least 1, got \(batch)")
-        precondition(temperature > 0 && temperature.isFinite, "temperature must be positive and finite, got \(temperature)")
-        if let topK { precondition(topK >= 1, "topK must be at least 1, got \(topK)") }
         precondition((fixed == nil) == (fixedMask == nil), "fixed and fixedMask must be given together")
         // The ids position t draws among.
         let candidates: (Int) -> Range<Int> = { [config] t in
@@ -53,42 +48,17 @@ extension SemanticPrior {
             }
         }
 
-        let candidateCount = restrictToBlock ? config.numPrototypes : vocab
-        let k = min(topK ?? candidateCount, candidateCount)
         var result = [Int32](repeating: 0, count: batch * total)
         let cache = makeKVCache(batch: batch)
-        let probs = Tensor(zeros: [batch, candidateCount])
-        var row = [Float](repeating: 0, count: candidateCount)
-        var sorted = [Float](repeating: 0, count: candidateCount)
         var previous: IntTensor? = nil
         for t in 0..<total {
             let logits = step(cache, previousCodes: previous)   // [B, M·P]
-            let first = candidates(t).lowerBound
-            for i in 0..<batch {
-                let src = logits.data + i * vocab + first
-                for j in 0..<candidateCount { row[j] = src[j] / temperature }
-                var threshold = -Float.infinity
-                if k < candidateCount {
-                    for j in 0..<candidateCount { sorted[j] = row[j] }
-                    sorted.sort(by: >)
-                    threshold = sorted[k - 1]
-                }
-                var mx = -Float.infinity
-                for j in 0..<candidateCount where row[j] >= threshold { mx = max(mx, row[j]) }
-                var z: Float = 0
-                let dst = probs.data + i * candidateCount
-                for j in 0..<candidateCount {
-                    let e: Float = row[j] >= threshold ? expf(row[j] - mx) : 0
-                    dst[j] = e
-                    z += e
-                }
-                let inv = 1 / z
-                for j in 0..<candidateCount { dst[j] *= inv }
-            }
-            let drawn = rng.categorical(probabilities: probs)
+            let ids = candidates(t)
+            let drawn = sampleFromLogits(ids.count == vocab ? logits : logits.narrow(axis: 1, start: ids.lowerBound, length: ids.count),
+                                         temperature: temperature, topK: topK, rng: &rng)
             var codes = [Int32](repeating: 0, count: batch)
             for i in 0..<batch {
-                codes[i] = isFixed(i, t) ? fixed!.values[i * total + t] : Int32(first) + drawn.values[i]
+                codes[i] = isFixed(i, t) ? fixed!.values[i * total + t] : Int32(ids.lowerBound) + drawn.values[i]
                 result[i * total + t] = codes[i]
             }
             previous = IntTensor(codes, shape: [batch])

@@ -5,6 +5,21 @@
 import Glibc
 #endif
 
+/// In place: `row[0..<count]` becomes softmax(scale · row), computed stably (the row's maximum is subtracted
+/// before exponentiating); entries of −∞ get probability 0. At least one entry must be finite.
+///
+/// The engine's one row softmax over contiguous scores: attention, attention over a key/value cache and the
+/// temperature/top-k sampler all normalise through it.
+@inline(__always)
+func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int, scale: Float) {
+    var m = -Float.infinity
+    for j in 0..<count { row[j] *= scale; m = max(m, row[j]) }
+    var z: Float = 0
+    for j in 0..<count { let e = expf(row[j] - m); row[j] = e; z += e }
+    let inv = 1 / z
+    for j in 0..<count { row[j] *= inv }
+}
+
 /// In place: each row of raw scores becomes softmax(scale · row) over its visible keys, zero elsewhere.
 /// Row r is query r % queries; with a causal shift it sees keys 0 ... (r % queries) + shift.
 @inline(__always)
@@ -13,12 +28,7 @@ func scaledSoftmaxRows(_ scores: UnsafeMutablePointer<Float>, rows: Int, queries
     parallelItems(rows, costPerItem: keys * 4) { r in
         let row = scores + r * keys
         let visible = causalShift.map { min(keys, r % queries + $0 + 1) } ?? keys
-        var m = -Float.infinity
-        for j in 0..<visible { row[j] *= scale; m = max(m, row[j]) }
-        var z: Float = 0
-        for j in 0..<visible { let e = expf(row[j] - m); row[j] = e; z += e }
-        let inv = 1 / z
-        for j in 0..<visible { row[j] *= inv }
+        softmaxRow(row, count: visible, scale: scale)
         for j in visible..<keys { row[j] = 0 }
     }
 }
