@@ -79,13 +79,13 @@ public final class ImageDecoder: Module {
                        rng: inout RandomGenerator) -> (tokens: IntTensor, margins: Tensor) {
         let c = config
         let b = memory.shape[0], t = c.tokensPerImage, d = c.dModel, v = c.vocabSize
-        let cache = transformer.makeCache(memory: memory, capacity: t)
+        let caches = transformer.makeCaches(memory: memory, capacity: t)
         var tokens = [Int32](repeating: 0, count: b * t)
         let margins = Tensor(zeros: [b, t])
         var input = bos.reshaped([1, 1, d]).expanded(to: [b, 1, d])
         for step in 0..<t {
             let x = input + positions.narrowFirst(step, 1).reshaped([1, 1, d])
-            let logits = head(transformer.step(x, cache: cache)).reshaped([b, v])
+            let logits = head(transformer.step(x, caches: caches)).reshaped([b, v])
             let top2 = logits.topK(min(2, v))
             let chosen: IntTensor
             switch sampling {

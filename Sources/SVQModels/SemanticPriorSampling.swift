@@ -49,10 +49,10 @@ extension SemanticPrior {
         }
 
         var result = [Int32](repeating: 0, count: batch * total)
-        let cache = makeKVCache(batch: batch)
+        let state = makeDecodingState(batch: batch)
         var previous: IntTensor? = nil
         for t in 0..<total {
-            let logits = step(cache, previousCodes: previous)   // [B, M·P]
+            let logits = step(state, previousCodes: previous)   // [B, M·P]
             let ids = candidates(t)
             let drawn = sampleFromLogits(ids.count == vocab ? logits : logits.narrow(axis: 1, start: ids.lowerBound, length: ids.count),
                                          temperature: temperature, topK: topK, rng: &rng)

@@ -156,8 +156,9 @@ public final class TransformerDecoderBlock: Module {
         return x + (dropout?(f) ?? f)
     }
 
-    /// One position `[B, 1, D]` at `cache.length`, appending its keys and values to the layer's cache.
-    func step(_ input: Tensor, layer: Int, cache: DecoderCache) -> Tensor {
+    /// One position `[B, 1, D]`: stores its keys and values as position `caches.selfAttention.length` of
+    /// layer `layer` and attends to it and the earlier positions, then to the memory.
+    func step(_ input: Tensor, layer: Int, caches: DecoderCaches) -> Tensor {
         var x: Tensor
         let t: Tensor
         if isFirst {
@@ -167,44 +168,21 @@ public final class TransformerDecoderBlock: Module {
             x = input
             t = selfAttnLayerNorm(input)
         }
-        let pos = cache.length
-        let q = selfAttn.splitHeads(selfAttn.projQ(t))                    // [B, H, 1, hd]
-        cache.append(layer: layer, keys: selfAttn.splitHeads(selfAttn.projK(t)),
-                     values: selfAttn.splitHeads(selfAttn.projV(t)), at: pos)
-        let attended = cachedAttention(q, keys: cache.selfKeys[layer], values: cache.selfValues[layer], length: pos + 1)
-        x = x + selfAttn.projO(selfAttn.mergeHeads(attended))
-        let cq = crossAttn.splitHeads(crossAttn.projQ(crossAttnLayerNorm(x)))
-        let crossed = cachedAttention(cq, keys: cache.crossKeys[layer], values: cache.crossValues[layer],
-                                      length: cache.memoryLength)
-        x = x + crossAttn.projO(crossAttn.mergeHeads(crossed))
+        let own = caches.selfAttention
+        own.store(layer: layer, keys: selfAttn.projK(t), values: selfAttn.projV(t))
+        x = x + selfAttn.projO(own.attend(layer: layer, queries: selfAttn.projQ(t), positions: own.length + 1))
+        let memory = caches.crossAttention
+        let crossed = memory.attend(layer: layer, queries: crossAttn.projQ(crossAttnLayerNorm(x)), positions: memory.length)
+        x = x + crossAttn.projO(crossed)
         return x + ffn(ffnLayerNorm(x))
     }
 }
 
-/// Keys and values of every decoder layer: self-attention rows filled as positions are decoded,
-/// cross-attention computed once from the memory.
-final class DecoderCache {
-    var selfKeys: [Tensor] = [], selfValues: [Tensor] = []     // [B, H, capacity, hd] each
-    var crossKeys: [Tensor] = [], crossValues: [Tensor] = []   // [B, H, Tm, hd] each
-    var length = 0
-    let memoryLength: Int
-    let capacity: Int
-
-    init(memoryLength: Int, capacity: Int) {
-        self.memoryLength = memoryLength
-        self.capacity = capacity
-    }
-
-    /// Writes one position's keys/values `[B, H, 1, hd]` into row `pos` of the layer's buffers.
-    func append(layer: Int, keys: Tensor, values: Tensor, at pos: Int) {
-        precondition(pos < capacity, "decoder cache full (\(capacity) positions)")
-        let kb = selfKeys[layer], vb = selfValues[layer]
-        let bh = keys.shape[0] * keys.shape[1], hd = keys.shape[3]
-        for i in 0..<bh {
-            (kb.data + (i * capacity + pos) * hd).update(from: keys.data + i * hd, count: hd)
-            (vb.data + (i * capacity + pos) * hd).update(from: values.data + i * hd, count: hd)
-        }
-    }
+/// The decoder's keys and values while it decodes: its own positions (self-attention, filled step by step)
+/// and the memory's (cross-attention, computed once).
+struct DecoderCaches {
+    let selfAttention: KeyValueCache
+    let crossAttention: KeyValueCache
 }
 
 /// The autoregressive decoder: blocks plus a final LayerNorm. Tensors: `blocks.{i}.*`, `layer_norm.*`.
@@ -222,26 +200,21 @@ public final class TransformerDecoder: Module {
         layerNorm(blocks.reduce(x) { $1($0, memory: memory, dropout: dropout) })
     }
 
-    /// A cache for decoding up to `capacity` positions against `memory` (cross-attention keys/values
-    /// computed here, once).
-    func makeCache(memory: Tensor, capacity: Int) -> DecoderCache {
-        let b = memory.shape[0]
-        let cache = DecoderCache(memoryLength: memory.shape[1], capacity: capacity)
-        for block in blocks {
-            let h = block.selfAttn.heads, hd = memory.shape[2] / h
-            cache.selfKeys.append(Tensor(zeros: [b, h, capacity, hd], zeroed: false))
-            cache.selfValues.append(Tensor(zeros: [b, h, capacity, hd], zeroed: false))
-            cache.crossKeys.append(block.crossAttn.splitHeads(block.crossAttn.projK(memory)))
-            cache.crossValues.append(block.crossAttn.splitHeads(block.crossAttn.projV(memory)))
-        }
-        return cache
+    /// Caches for decoding up to `capacity` positions against `memory` `[B, Tm, D]` (cross-attention keys
+    /// and values computed here, once).
+    func makeCaches(memory: Tensor, capacity: Int) -> DecoderCaches {
+        let b = memory.shape[0], d = memory.shape[2], h = blocks[0].selfAttn.heads
+        let cross = blocks.map { $0.crossAttn }
+        return DecoderCaches(
+            selfAttention: KeyValueCache(layers: blocks.count, batch: b, heads: h, headDim: d / h, capacity: capacity),
+            crossAttention: KeyValueCache(heads: h, fixedKeys: cross.map { $0.projK(memory) }, values: cross.map { $0.projV(memory) }))
     }
 
-    /// Decodes one position `[B, 1, D]` (the next one in `cache`) → normalised output `[B, 1, D]`.
-    func step(_ x: Tensor, cache: DecoderCache) -> Tensor {
+    /// Decodes one position `[B, 1, D]` (the next one in `caches`) → normalised output `[B, 1, D]`.
+    func step(_ x: Tensor, caches: DecoderCaches) -> Tensor {
         var h = x
-        for (i, block) in blocks.enumerated() { h = block.step(h, layer: i, cache: cache) }
-        cache.length += 1
+        for (i, block) in blocks.enumerated() { h = block.step(h, layer: i, caches: caches) }
+        caches.selfAttention.advance()
         return layerNorm(h)
     }
 }

@@ -95,20 +95,20 @@ final class SemanticPriorTests: XCTestCase {
         XCTAssertTrue(prior.layers[0].selfAttention.outProjection.bias!.scalars.allSatisfy { $0 == 0 })
     }
 
-    // MARK: KV cache
+    // MARK: Cached decoding
 
     private func assertCachedStepsMatch(_ prior: SemanticPrior, _ codes: IntTensor, tol: Float = 1e-5,
                                         file: StaticString = #filePath, line: UInt = #line) {
         let b = codes.shape[0], t = codes.shape[1], k = prior.vocabularySize
         let full = prior.logits(codes)
-        let cache = prior.makeKVCache(batch: b)
+        let state = prior.makeDecodingState(batch: b)
         var worst: Float = 0
         for pos in 0..<t {
             let previous: IntTensor? = pos == 0 ? nil
                 : IntTensor((0..<b).map { codes.values[$0 * t + pos - 1] }, shape: [b])
-            let step = prior.step(cache, previousCodes: previous)
+            let step = prior.step(state, previousCodes: previous)
             XCTAssertEqual(step.shape, [b, k], file: file, line: line)
-            XCTAssertEqual(cache.length, pos + 1, file: file, line: line)
+            XCTAssertEqual(state.length, pos + 1, file: file, line: line)
             for i in 0..<b {
                 for j in 0..<k {
                     worst = max(worst, abs(step.data[i * k + j] - full.data[(i * t + pos) * k + j]))
