@@ -5,6 +5,7 @@
 import Foundation
 import XCTest
 import SVQEngine
+import SVQTestSupport
 
 final class KeyValueCacheTests: XCTestCase {
     /// Attention of the queries `[B, Tq, H·hd]` to keys and values `[B, Tk, H·hd]` (heads side by side), in

@@ -4,6 +4,7 @@
 import Foundation
 import XCTest
 import SVQEngine
+import SVQTestSupport
 
 final class SamplingTests: XCTestCase {
     /// Draws `rows` times from one row of logits; returns each class's frequency.
