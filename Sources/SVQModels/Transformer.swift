@@ -61,6 +61,13 @@ func causalAdditiveMask(queries tq: Int, keys tk: Int) -> Tensor {
     return m
 }
 
+/// A pre-LN block's residual stream and its normalised input. In the first block of a stack the normalised
+/// input is also the residual stream (the SLATE/SysBinder/SVQ code normalises the stack's input once there).
+func preNormalised(_ input: Tensor, _ norm: LayerNorm, isFirst: Bool) -> (residual: Tensor, normalised: Tensor) {
+    let t = norm(input)
+    return (isFirst ? t : input, t)
+}
+
 /// Position-wise feed-forward: Linear(D, 4D) → ReLU → Linear(4D, D).
 public final class FeedForward: Module {
     public let fc1: Linear
@@ -92,14 +99,8 @@ public final class TransformerEncoderBlock: Module {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        var x: Tensor
-        if isFirst {
-            x = attnLayerNorm(input)           // the normalised input becomes the residual stream
-            x = x + attn(x, x)
-        } else {
-            let t = attnLayerNorm(input)
-            x = input + attn(t, t)
-        }
+        let (residual, t) = preNormalised(input, attnLayerNorm, isFirst: isFirst)
+        let x = residual + attn(t, t)
         return x + ffn(ffnLayerNorm(x))
     }
 }
@@ -143,14 +144,8 @@ public final class TransformerDecoderBlock: Module {
     /// Teacher-forced pass over a whole sequence `[B, T, D]` with memory `[B, Tm, D]`; `dropout` in training
     /// drops attention probabilities, attention outputs and the feed-forward output.
     public func callAsFunction(_ input: Tensor, memory: Tensor, dropout: Dropout? = nil) -> Tensor {
-        var x: Tensor
-        if isFirst {
-            x = selfAttnLayerNorm(input)
-            x = x + selfAttn(x, x, causal: true, dropout: dropout)
-        } else {
-            let t = selfAttnLayerNorm(input)
-            x = input + selfAttn(t, t, causal: true, dropout: dropout)
-        }
+        let (residual, t) = preNormalised(input, selfAttnLayerNorm, isFirst: isFirst)
+        var x = residual + selfAttn(t, t, causal: true, dropout: dropout)
         x = x + crossAttn(crossAttnLayerNorm(x), memory, dropout: dropout)
         let f = ffn(ffnLayerNorm(x))
         return x + (dropout?(f) ?? f)
@@ -159,15 +154,7 @@ public final class TransformerDecoderBlock: Module {
     /// One position `[B, 1, D]`: stores its keys and values as position `caches.selfAttention.length` of
     /// layer `layer` and attends to it and the earlier positions, then to the memory.
     func step(_ input: Tensor, layer: Int, caches: DecoderCaches) -> Tensor {
-        var x: Tensor
-        let t: Tensor
-        if isFirst {
-            x = selfAttnLayerNorm(input)
-            t = x
-        } else {
-            x = input
-            t = selfAttnLayerNorm(input)
-        }
+        var (x, t) = preNormalised(input, selfAttnLayerNorm, isFirst: isFirst)
         let own = caches.selfAttention
         own.store(layer: layer, keys: selfAttn.projK(t), values: selfAttn.projV(t))
         x = x + selfAttn.projO(own.attend(layer: layer, queries: selfAttn.projQ(t), positions: own.length + 1))
