@@ -23,7 +23,8 @@
  *   (n, m) of an image picks entry 0..codebook_size-1 of block m's codebook for object n.
  * - Outputs go to caller-allocated buffers whose capacity (in elements, not bytes) is passed alongside.
  *   A buffer that is too small gives SVQ_STATUS_BUFFER_TOO_SMALL, and the message states how many
- *   elements are needed (the sizes follow from svq_model_info). On any error, output buffers may have
+ *   elements are needed (the sizes follow from svq_model_info). Capacities are read as the unsigned
+ *   values they are: any capacity at or above what a call writes, up to SIZE_MAX, is large enough. On any error, output buffers may have
  *   been partly written and must not be used; *out_model is set to NULL.
  * - Params structs come from svq_*_default_params() and are passed by pointer; NULL means the defaults.
  * - Nothing in the library aborts on bad input: NULL pointers, wrong sizes, NaN or infinite pixels,
@@ -134,9 +135,16 @@ SVQ_API const char * svq_status_string(svq_status status);
  * library and stays valid until the thread's next svq_* call. */
 SVQ_API const char * svq_last_error(void);
 
+/* The most threads svq_set_threads accepts. Above the hardware threads of any current machine (two
+ * 128-core sockets with SMT have 512), and far below the team sizes at which the OpenMP runtime the
+ * library runs on ends the process (it exits at 50000 threads). */
+#define SVQ_MAX_THREADS 1024
+
 /* Sets the threads used inside each call (matrix products, convolutions, parallel loops), process-wide.
- * n_threads >= 1, or 0 for one per CPU core (the default). Returns SVQ_STATUS_INVALID_ARGUMENT if
- * n_threads < 0. Call it before starting work, not while other threads are inside the library. */
+ * n_threads in 1 .. SVQ_MAX_THREADS, or 0 for one per CPU core (the default; at most SVQ_MAX_THREADS).
+ * Returns SVQ_STATUS_INVALID_ARGUMENT (and keeps the setting) if n_threads < 0 or > SVQ_MAX_THREADS.
+ * The process must be allowed that many threads: they are made on the first call that uses them. Call it
+ * before starting work, not while other threads are inside the library. */
 SVQ_API svq_status svq_set_threads(int32_t n_threads);
 
 /* The current thread setting (>= 1). */
@@ -155,8 +163,9 @@ SVQ_API svq_prior_params  svq_prior_default_params(void);
  * tensors, non-finite weights, unsupported format version, sizes out of bounds). */
 SVQ_API svq_status svq_model_load_file(const char * path, svq_model ** out_model);
 
-/* Like svq_model_load_file, from the `size` bytes at `data` (copied; the caller may free them after the
- * call). Returns SVQ_STATUS_INVALID_ARGUMENT if data is NULL with size > 0 or out_model is NULL, or
+/* Like svq_model_load_file, from the `size` bytes at `data` (read during the call only, never kept: the
+ * caller may free them after it). Returns SVQ_STATUS_INVALID_ARGUMENT if data is NULL with size > 0,
+ * out_model is NULL or size is above 2^60 (no buffer is that large: SIZE_MAX, say), or
  * SVQ_STATUS_INVALID_MODEL. */
 SVQ_API svq_status svq_model_load_memory(const void * data, size_t size, svq_model ** out_model);
 

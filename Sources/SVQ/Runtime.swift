@@ -17,11 +17,18 @@ public enum Runtime {
     /// Threads used inside each call (matrix products and parallel loops); one per core by default.
     public static var threadCount: Int { Engine.threadCount }
 
-    /// Sets the threads used inside each call: `n` ≥ 1, or 0 for one per CPU core. Process-wide: call it
-    /// before starting work, not while other threads are inside the library.
-    /// - Throws: `SVQError.invalidArgument` if `n` is negative.
+    /// The most threads `setThreadCount` accepts (1024, `SVQ_MAX_THREADS` in svq.h): above the hardware
+    /// threads of any current machine, and far below the team sizes that make libgomp end the process.
+    public static let maxThreadCount = Engine.maxThreadCount
+
+    /// Sets the threads used inside each call: `n` in 1...`maxThreadCount`, or 0 for one per CPU core (at
+    /// most `maxThreadCount`). Process-wide: call it before starting work, not while other threads are
+    /// inside the library.
+    /// - Throws: `SVQError.invalidArgument` if `n` is negative or above `maxThreadCount`.
     public static func setThreadCount(_ n: Int) throws {
-        guard n >= 0 else { throw SVQError(.invalidArgument, "thread count must be at least 1, or 0 for one per core; got \(n)") }
+        guard (0...maxThreadCount).contains(n) else {
+            throw SVQError(.invalidArgument, "thread count must be in 1...\(maxThreadCount), or 0 for one per core; got \(n)")
+        }
         Engine.setThreadCount(n == 0 ? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) : n)
     }
 }

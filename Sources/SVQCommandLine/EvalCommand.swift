@@ -3,7 +3,6 @@
 import ArgumentParser
 import Foundation
 import SVQData
-import SVQEngine
 import SVQEval
 import SVQModels
 import SVQTrain
@@ -33,7 +32,7 @@ package struct EvalCommand: ParsableCommand {
     @Option(help: "Seed of the slot noise and the prior samples.") var seed: UInt64 = 0
     @Option(help: "Output folder.") var out = "runs/eval"
     @Option(help: "Images per batch.") var batchSize = 16
-    @Option(help: "Engine threads (default: all cores).") var threads: Int?
+    @OptionGroup var threads: ThreadsOption
 
     /// The library's options from the flags.
     package var options: EvaluationOptions {
@@ -57,7 +56,7 @@ package struct EvalCommand: ParsableCommand {
 
     package func run() throws {
         let options = try self.options
-        if let t = threads { Engine.setThreadCount(t) }
+        threads.apply()
         let started = Date()
         let svq = try SVQModel.load(weightsOrCheckpoint: URL(fileURLWithPath: model))
         let evaluation = try evaluate(svq, modelName: model, data: URL(fileURLWithPath: data), options: options) { step in

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Foundation
+import SVQEngine
 
 package struct SVQCommand: ParsableCommand {
     package init() {}
@@ -22,3 +23,19 @@ package struct SVQCommand: ParsableCommand {
 
 /// The bundled model, the default of every command that takes one.
 let defaultModelPath = "models/sprites.safetensors"
+
+/// `--threads`, the engine's thread count (train, train-prior, eval).
+struct ThreadsOption: ParsableArguments {
+    @Option(help: "Engine threads, 1...\(Engine.maxThreadCount) (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        if let t = threads, !(1...Engine.maxThreadCount).contains(t) {
+            throw ValidationError("--threads must be in 1...\(Engine.maxThreadCount), got \(t)")
+        }
+    }
+
+    /// Sets the engine's thread count, if the flag was given.
+    func apply() {
+        if let t = threads { Engine.setThreadCount(t) }
+    }
+}

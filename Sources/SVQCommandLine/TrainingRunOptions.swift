@@ -32,7 +32,7 @@ package struct TrainingRunOptions<Kind: TrainingRunKind>: ParsableArguments {
     @Option(help: "Seed of the initialisation or encoding, the data order, dropout and noise.") package var seed: UInt64 = 0
     @Option(help: "Checkpoint every N steps.") package var checkpointEvery = Kind.defaults.checkpointEvery
     @Option(help: "Log every N steps.") package var logEvery = Kind.defaults.logEvery
-    @Option(help: "Engine threads (default: all cores).") var threads: Int?
+    @OptionGroup var threads: ThreadsOption
     @Flag(help: "Use the official schedules (30k-step warm-up; in train also temperature annealing) instead of ones scaled to --steps.")
     var officialSchedules = false
     @Flag(help: "Continue from RUN/checkpoint.safetensors.") package var resume = false
@@ -46,7 +46,7 @@ package struct TrainingRunOptions<Kind: TrainingRunKind>: ParsableArguments {
 
     /// Sets the engine up for a long run.
     func prepareEngine() {
-        if let t = threads { Engine.setThreadCount(t) }
+        threads.apply()
         Engine.retainFreedMemory()
     }
 

@@ -19,10 +19,17 @@ public enum Engine {
     /// Number of threads used by the engine (parallel loops and split matrix products). Defaults to the core count.
     public static var threadCount: Int { threads }
 
-    /// Sets the thread count of the engine's parallel loops and matrix products (clamped to at least 1).
+    /// The most threads the engine runs. Why a bound: libgomp makes a team of whatever size it is asked
+    /// for, and at 50 000 it exits the process, at 100 000 it crashes, at Int32.max it tries to allocate
+    /// 481 GB. 1024 is above the hardware threads of any current machine (two 128-core sockets with SMT
+    /// have 512), and a team that size starts in well under a second (about 70 KB per thread).
+    public static let maxThreadCount = 1024
+
+    /// Sets the thread count of the engine's parallel loops and matrix products, clamped to
+    /// 1...`maxThreadCount` (the runtime API and the command line refuse counts outside it instead).
     /// Meant to be set once, before work starts.
     public static func setThreadCount(_ n: Int) {
-        threads = max(1, n)
+        threads = min(max(1, n), maxThreadCount)
         _ = singleThreadedBLAS
     }
 

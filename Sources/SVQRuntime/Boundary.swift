@@ -41,9 +41,27 @@ func required<P>(_ pointer: P?, _ name: String) throws -> P {
     return pointer
 }
 
-/// Fails with SVQ_STATUS_BUFFER_TOO_SMALL unless `capacity` (elements) holds `needed`.
-func checkCapacity(_ capacity: Int, _ needed: Int, _ name: String) throws {
-    guard capacity >= needed else {
+/// A size_t parameter of svq.h. Swift imports size_t as Int, so SIZE_MAX and every other value of 2⁶³ or more
+/// would arrive negative: every size_t parameter is wrapped in this, its one conversion, before it is used.
+struct CSize: CustomStringConvertible {
+    let value: UInt
+
+    init(_ imported: Int) { value = UInt(bitPattern: imported) }
+
+    /// The value as an Int, or an invalid-argument error naming `name` if it is above `limit`.
+    func count(_ name: String, atMost limit: Int) throws -> Int {
+        guard value <= UInt(limit) else {
+            throw SVQError(.invalidArgument, "\(name) is \(value), more than the \(limit) it can be")
+        }
+        return Int(value)
+    }
+
+    var description: String { String(value) }
+}
+
+/// Fails with SVQ_STATUS_BUFFER_TOO_SMALL unless `capacity` (elements) holds `needed` (≥ 0).
+func checkCapacity(_ capacity: CSize, _ needed: Int, _ name: String) throws {
+    guard capacity.value >= UInt(needed) else {
         throw SVQError(.bufferTooSmall, "\(name) holds \(capacity) elements but \(needed) are needed")
     }
 }

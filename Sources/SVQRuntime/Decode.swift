@@ -35,7 +35,7 @@ private func decode<Pixel>(_ handle: OpaquePointer?, _ codes: UnsafePointer<Int3
     let images = try required(images, "images")
     guard batch >= 1 else { throw SVQError(.invalidArgument, "batch must be at least 1, got \(batch)") }
     let info = model.info, b = Int(batch)
-    try checkCapacity(imagesCapacity, b * info.valuesPerImage, "images")
+    try checkCapacity(CSize(imagesCapacity), b * info.valuesPerImage, "images")
     let p = params?.pointee ?? svq_decode_default_params()
     let sampling: Sampling
     switch p.sampling {

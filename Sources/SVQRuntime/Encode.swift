@@ -49,9 +49,9 @@ private func encode<Pixel>(_ handle: OpaquePointer?, _ images: UnsafePointer<Pix
     let b = try info.checkImageShape(shape)
     let n = info.numSlots, s = info.imageSize
     // Per-image counts are below 2³¹ (SVQConfig.validate) and batch is an Int32: these products cannot overflow.
-    try checkCapacity(codesCapacity, b * n * info.numBlocks, "codes")
-    if masks != nil { try checkCapacity(masksCapacity, b * n * s * s, "masks") }
-    if slots != nil { try checkCapacity(slotsCapacity, b * n * info.slotSize, "slots") }
+    try checkCapacity(CSize(codesCapacity), b * n * info.numBlocks, "codes")
+    if masks != nil { try checkCapacity(CSize(masksCapacity), b * n * s * s, "masks") }
+    if slots != nil { try checkCapacity(CSize(slotsCapacity), b * n * info.slotSize, "slots") }
     let seed = params?.pointee.seed ?? svq_encode_default_params().seed
     let pixels = Array(UnsafeBufferPointer(start: images, count: b * info.valuesPerImage))
     let result = try run(model, pixels, shape, seed, masks != nil, slots != nil)

@@ -21,15 +21,19 @@ public func svq_model_load_memory(_ data: UnsafeRawPointer?, _ size: Int,
     outModel?.pointee = nil
     return guarded {
         let out = try required(outModel, "out_model")
-        let bytes: Data
-        if size == 0 {
-            bytes = Data()
-        } else {
-            bytes = Data(bytes: try required(data, "data"), count: size)
-        }
+        let count = try CSize(size).count("size", atMost: maxMemoryModelBytes)
+        // Parsed in place, not copied: the model copies each tensor it loads and keeps nothing of the bytes,
+        // so a size larger than the caller's buffer is never allocated (it fails as a truncated file does).
+        let bytes = count == 0 ? Data()
+            : Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: try required(data, "data")), count: count, deallocator: .none)
         out.pointee = Handles.register(try Model(data: bytes))
     }
 }
+
+/// The largest `size` svq_model_load_memory takes: 2⁶⁰ bytes, beyond any machine's address space (64-bit
+/// processors address at most 2⁵⁷), so a larger size is a mistake, never a buffer — and Foundation's Data,
+/// which the parser reads through, traps from just under 2⁶² on.
+let maxMemoryModelBytes = 1 << 60
 
 @c @implementation
 public func svq_model_free(_ model: OpaquePointer?) {

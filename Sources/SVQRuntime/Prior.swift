@@ -14,7 +14,7 @@ public func svq_prior_sample(_ model: OpaquePointer?, _ count: Int32, _ params: 
         let info = m.info, c = Int(count)
         guard info.hasPrior else { throw SVQError(.noPrior, "this model has no semantic prior, so it cannot sample codes") }
         let shape = [c, info.numSlots, info.numBlocks], total = c * info.codesPerImage
-        try checkCapacity(codesCapacity, total, "codes")
+        try checkCapacity(CSize(codesCapacity), total, "codes")
         let p = params?.pointee ?? svq_prior_default_params()
         guard p.top_k >= 0 else { throw SVQError(.invalidArgument, "top_k must be 0 (all codes) or positive, got \(p.top_k)") }
         // Either both or neither: the Swift API reports which one is missing.
@@ -36,7 +36,7 @@ public func svq_codebook(_ model: OpaquePointer?, _ block: Int32, _ out: UnsafeM
         guard block >= 0 && Int(block) < info.numBlocks else {
             throw SVQError(.invalidArgument, "block must be in 0..<\(info.numBlocks), got \(block)")
         }
-        try checkCapacity(capacity, info.codebookSize * info.blockSize, "out")
+        try checkCapacity(CSize(capacity), info.codebookSize * info.blockSize, "out")
         copy(try m.codebook(block: Int(block)).scalars, to: out)
     }
 }

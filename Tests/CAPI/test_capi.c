@@ -82,6 +82,10 @@ static void test_library(void) {
     }
     CHECK(strcmp(svq_status_string((svq_status) 1234), "unknown status") == 0);
     EXPECT(svq_set_threads(-1), SVQ_STATUS_INVALID_ARGUMENT, "-1");
+    /* Above SVQ_MAX_THREADS libgomp would end the process on the next call (50000) or crash (100000). */
+    EXPECT(svq_set_threads(SVQ_MAX_THREADS + 1), SVQ_STATUS_INVALID_ARGUMENT, "1024");
+    EXPECT(svq_set_threads(100000), SVQ_STATUS_INVALID_ARGUMENT, "100000");
+    EXPECT(svq_set_threads(INT32_MAX), SVQ_STATUS_INVALID_ARGUMENT, "2147483647");
     EXPECT_OK(svq_set_threads(0));
     CHECK(svq_get_threads() >= 1);
     EXPECT_OK(svq_set_threads(2));
@@ -117,6 +121,13 @@ static void test_loading(const char * path) {
         EXPECT(svq_model_load_memory(data, cuts[i], &m), SVQ_STATUS_INVALID_MODEL, "");
         CHECK(m == NULL);
     }
+    /* Sizes above 2^60 are refused (no buffer is that large); a size larger than the buffer but within it
+     * reads only where the header points, so the file reads as truncated. */
+    EXPECT(svq_model_load_memory(data, SIZE_MAX, &m), SVQ_STATUS_INVALID_ARGUMENT, "size");
+    EXPECT(svq_model_load_memory(data, (size_t) 1 << 63, &m), SVQ_STATUS_INVALID_ARGUMENT, "size");
+    EXPECT(svq_model_load_memory(data, ((size_t) 1 << 60) + 1, &m), SVQ_STATUS_INVALID_ARGUMENT, "size");
+    EXPECT(svq_model_load_memory(data, (size_t) 1 << 60, &m), SVQ_STATUS_INVALID_MODEL, "");
+    CHECK(m == NULL);
     EXPECT_OK(svq_model_load_memory(data, size, &m));
     CHECK(m != NULL);
     svq_info i2;
@@ -140,6 +151,7 @@ static void test_encode(const svq_model * m) {
     float * slots = malloc(2 * (size_t) info.num_slots * (size_t) info.slot_size * sizeof(float));
     if (n_codes > 256) { fprintf(stderr, "test model too large\n"); exit(1); }
     fill_images(images, 2 * n_image, 1);
+    memset(bytes, 128, 2 * n_image);
     const size_t nc = 2 * n_codes;
     const size_t nm = 2 * (size_t) info.num_slots * (size_t) s * (size_t) s;
     const size_t ns = 2 * (size_t) info.num_slots * (size_t) info.slot_size;
@@ -156,6 +168,9 @@ static void test_encode(const svq_model * m) {
     EXPECT(svq_encode_f32(m, images, 2, s, s, c, NULL, codes, nc - 1, NULL, 0, NULL, 0), SVQ_STATUS_BUFFER_TOO_SMALL, "codes");
     EXPECT(svq_encode_f32(m, images, 2, s, s, c, NULL, codes, nc, masks, nm - 1, NULL, 0), SVQ_STATUS_BUFFER_TOO_SMALL, "masks");
     EXPECT(svq_encode_f32(m, images, 2, s, s, c, NULL, codes, nc, NULL, 0, slots, ns - 1), SVQ_STATUS_BUFFER_TOO_SMALL, "slots");
+    /* Capacities are unsigned: SIZE_MAX and 2^63 are large enough (not -1 and a negative number). */
+    EXPECT_OK(svq_encode_f32(m, images, 2, s, s, c, NULL, codes, SIZE_MAX, masks, SIZE_MAX, slots, (size_t) 1 << 63));
+    EXPECT_OK(svq_encode_u8(m, bytes, 2, s, s, c, NULL, codes, (size_t) 1 << 63, NULL, 0, NULL, 0));
     const float bad[] = {NAN, INFINITY, -INFINITY, -0.001f, 1.001f, 255.0f};
     const char * why[] = {"NaN", "infinite", "infinite", "outside", "outside", "outside"};
     for (int i = 0; i < 6; i++) {
@@ -205,6 +220,8 @@ static void test_decode(const svq_model * m) {
     EXPECT(svq_decode_f32(m, codes, -3, NULL, out, ni), SVQ_STATUS_INVALID_ARGUMENT, "batch");
     EXPECT(svq_decode_f32(m, codes, 2, NULL, out, ni - 1), SVQ_STATUS_BUFFER_TOO_SMALL, "images");
     EXPECT(svq_decode_u8(m, codes, 2, NULL, out8, ni - 1), SVQ_STATUS_BUFFER_TOO_SMALL, "images");
+    EXPECT_OK(svq_decode_f32(m, codes, 2, NULL, out, SIZE_MAX));
+    EXPECT_OK(svq_decode_u8(m, codes, 2, NULL, out8, (size_t) 1 << 63));
     codes[7] = info.codebook_size;
     EXPECT(svq_decode_f32(m, codes, 2, NULL, out, ni), SVQ_STATUS_INVALID_VALUE, "outside");
     codes[7] = -1;
@@ -265,6 +282,7 @@ static void test_prior(const svq_model * m, const svq_model * no_prior) {
     EXPECT(svq_prior_sample(m, 0, NULL, NULL, NULL, codes, nc), SVQ_STATUS_INVALID_ARGUMENT, "count");
     EXPECT(svq_prior_sample(m, -2, NULL, NULL, NULL, codes, nc), SVQ_STATUS_INVALID_ARGUMENT, "count");
     EXPECT(svq_prior_sample(m, 3, NULL, NULL, NULL, codes, nc - 1), SVQ_STATUS_BUFFER_TOO_SMALL, "codes");
+    EXPECT_OK(svq_prior_sample(m, 3, NULL, NULL, NULL, codes, SIZE_MAX));
     EXPECT(svq_prior_sample(m, 3, NULL, NULL, mask, codes, nc), SVQ_STATUS_INVALID_ARGUMENT, "mask");
     EXPECT(svq_prior_sample(m, 3, NULL, fixed, NULL, codes, nc), SVQ_STATUS_INVALID_ARGUMENT, "mask");
     EXPECT(svq_prior_sample(no_prior, 3, NULL, NULL, NULL, codes, nc), SVQ_STATUS_NO_PRIOR, "prior");
@@ -301,6 +319,7 @@ static void test_codebook(const svq_model * m) {
     EXPECT(svq_codebook(m, -1, book, n), SVQ_STATUS_INVALID_ARGUMENT, "block");
     EXPECT(svq_codebook(m, info.num_blocks, book, n), SVQ_STATUS_INVALID_ARGUMENT, "block");
     EXPECT(svq_codebook(m, 0, book, n - 1), SVQ_STATUS_BUFFER_TOO_SMALL, "out");
+    EXPECT_OK(svq_codebook(m, 0, book, SIZE_MAX));
     EXPECT_OK(svq_codebook(m, info.num_blocks - 1, book, n));
     int finite = 1;
     for (size_t i = 0; i < n; i++) finite &= isfinite(book[i]);

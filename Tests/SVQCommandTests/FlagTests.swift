@@ -116,4 +116,16 @@ final class FlagTests: XCTestCase {
         XCTAssertTrue(TrainCommand.helpMessage(columns: 1000).contains("Images per step"))
         XCTAssertTrue(TrainPriorCommand.helpMessage(columns: 1000).contains("Code sets per step"))
     }
+
+    func testThreadsMustBeWithinTheEnginesMaximum() throws {
+        let commands: [[String]] = [["train", "--data", "d"], ["train-prior", "--model", "m", "--data", "d"], ["eval", "--data", "d"]]
+        for command in commands {
+            XCTAssertNoThrow(try SVQCommand.parseAsRoot(command + ["--threads", "1024"]), "\(command[0])")
+            for bad in ["1025", "100000", "0", "-1"] {
+                XCTAssertThrowsError(try SVQCommand.parseAsRoot(command + ["--threads=" + bad]), "\(command[0]) --threads \(bad)") {
+                    XCTAssertTrue(SVQCommand.message(for: $0).contains("1...1024"), SVQCommand.message(for: $0))
+                }
+            }
+        }
+    }
 }

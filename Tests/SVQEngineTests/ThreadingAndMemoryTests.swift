@@ -96,6 +96,18 @@ final class ParallelLoopTests: XCTestCase {
         }
         for caller in 0..<4 { XCTAssertEqual(sums[caller], 124_750 * (caller + 1)) }
     }
+
+    /// libgomp makes a team of any size it is asked for, and ends the process at 50 000 threads: the engine
+    /// never asks for more than its maximum.
+    func testThreadCountIsClampedToTheMaximum() {
+        let saved = Engine.threadCount
+        defer { Engine.setThreadCount(saved) }
+        XCTAssertEqual(Engine.maxThreadCount, 1024)
+        for (asked, expected) in [(100_000, 1024), (Int.max, 1024), (1024, 1024), (1025, 1024), (0, 1), (-5, 1)] {
+            Engine.setThreadCount(asked)
+            XCTAssertEqual(Engine.threadCount, expected, "\(asked)")
+        }
+    }
 }
 
 final class BufferCacheTests: XCTestCase {

@@ -50,6 +50,22 @@ final class CAPITests: XCTestCase {
         XCTAssertFalse(lastError.isEmpty)
     }
 
+    func testLoadSizesBeyondAnyObjectAreRejected() throws {
+        // size_t arrives in Swift as Int: SIZE_MAX is -1 and 2⁶³ is Int.min there.
+        var handle: OpaquePointer?
+        let junk: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+        for size: UInt in [.max, 1 << 63, 1 << 62, (1 << 60) + 1] {
+            XCTAssertEqual(svq_model_load_memory(junk, Int(bitPattern: size), &handle), SVQ_STATUS_INVALID_ARGUMENT, "\(size)")
+            XCTAssertTrue(lastError.contains("size is \(size)"), lastError)
+            XCTAssertNil(handle)
+        }
+        // Larger than the buffer but within the limit: the bytes are read where they are (never copied to a
+        // buffer of that size), and only where the header points, so the file reads as one with a missing tail.
+        let status = TestModels.microData.withUnsafeBytes { svq_model_load_memory($0.baseAddress, 1 << 60, &handle) }
+        XCTAssertEqual(status, SVQ_STATUS_INVALID_MODEL, lastError)
+        XCTAssertNil(handle)
+    }
+
     func testHandles() throws {
         let model = try load()
         var info = svq_info()
@@ -175,10 +191,54 @@ final class CAPITests: XCTestCase {
         expect(svq_codebook(model, 0, &out, 127), SVQ_STATUS_BUFFER_TOO_SMALL, "128")
         expect(svq_codebook(model, 0, nil, 128), SVQ_STATUS_INVALID_ARGUMENT, "out")
         expect(svq_set_threads(-1), SVQ_STATUS_INVALID_ARGUMENT, "thread")
+        XCTAssertEqual(Int(SVQ_MAX_THREADS), Runtime.maxThreadCount)
+        let threads = svq_get_threads()
+        expect(svq_set_threads(SVQ_MAX_THREADS + 1), SVQ_STATUS_INVALID_ARGUMENT, "1...\(SVQ_MAX_THREADS)")
+        expect(svq_set_threads(100_000), SVQ_STATUS_INVALID_ARGUMENT, "100000")
+        expect(svq_set_threads(.max), SVQ_STATUS_INVALID_ARGUMENT, "\(Int32.max)")
+        XCTAssertEqual(svq_get_threads(), threads)
 
         let noPrior = try load(TestModels.tinyNoPriorData)
         defer { svq_model_free(noPrior) }
         expect(svq_prior_sample(noPrior, 1, nil, nil, nil, &codes, 12), SVQ_STATUS_NO_PRIOR, "prior")
+    }
+
+    func testCapacitiesOfTwoToTheSixtyThreeAndAboveAreLargeEnough() throws {
+        // size_t arrives in Swift as Int: SIZE_MAX is -1 and 2⁶³ is Int.min there, "holds -1 elements" before.
+        let model = try load()
+        defer { svq_model_free(model) }
+        let images = testImages(batch: 1).scalars, swift = TestModels.tiny
+        let expected = try swift.encode(testImages(batch: 1), seed: 2, masks: true, slots: true)
+        var params = svq_encode_default_params()
+        params.seed = 2
+        for huge: UInt in [.max, 1 << 63, (1 << 63) + 12_345] {
+            let capacity = Int(bitPattern: huge)
+            var codes = [Int32](repeating: -1, count: 12)
+            var masks = [Float](repeating: -1, count: 3 * 64 * 64)
+            var slots = [Float](repeating: -1, count: 3 * 64)
+            XCTAssertEqual(svq_encode_f32(model, images, 1, 64, 64, 3, &params, &codes, capacity, &masks, capacity,
+                                          &slots, capacity), SVQ_STATUS_OK, "\(huge): \(lastError)")
+            XCTAssertEqual(codes, expected.codes.scalars)
+            XCTAssertEqual(masks, expected.masks?.scalars)
+            XCTAssertEqual(slots, expected.slots?.scalars)
+            let bytes = images.map { UInt8(($0 * 255).rounded()) }
+            XCTAssertEqual(svq_encode_u8(model, bytes, 1, 64, 64, 3, nil, &codes, capacity, nil, 0, nil, 0), SVQ_STATUS_OK, lastError)
+
+            var pixels = [Float](repeating: -1, count: 64 * 64 * 3)
+            XCTAssertEqual(svq_decode_f32(model, codes, 1, nil, &pixels, capacity), SVQ_STATUS_OK, lastError)
+            XCTAssertEqual(pixels, try swift.decode(try ShapedArray(codes, shape: [1, 3, 4])).scalars)
+            var bytesOut = [UInt8](repeating: 0, count: 64 * 64 * 3)
+            XCTAssertEqual(svq_decode_u8(model, codes, 1, nil, &bytesOut, capacity), SVQ_STATUS_OK, lastError)
+            XCTAssertEqual(svq_prior_sample(model, 1, nil, nil, nil, &codes, capacity), SVQ_STATUS_OK, lastError)
+            XCTAssertEqual(codes, try swift.samplePrior(count: 1).scalars)
+            var book = [Float](repeating: -1, count: 128)
+            XCTAssertEqual(svq_codebook(model, 1, &book, capacity), SVQ_STATUS_OK, lastError)
+            XCTAssertEqual(book, try swift.codebook(block: 1).scalars)
+        }
+        // Below what is needed, the message states the capacity as given.
+        var codes = [Int32](repeating: 0, count: 12)
+        XCTAssertEqual(svq_encode_f32(model, images, 1, 64, 64, 3, nil, &codes, 11, nil, 0, nil, 0), SVQ_STATUS_BUFFER_TOO_SMALL)
+        XCTAssertTrue(lastError.contains("holds 11 elements but 12"), lastError)
     }
 
     func testLastErrorIsPerThread() throws {

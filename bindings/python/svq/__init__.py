@@ -10,11 +10,12 @@ new code sets. A thin ctypes layer over libsvq (the C API in include/svq.h), num
 ...     recon = model.decode(enc.codes, dtype=np.uint8)   # [B, H, W, 3]
 """
 
+from ._library import MAX_THREADS
 from .errors import LibraryNotFoundError, Status, SVQError
 from .model import Encoding, Model, ModelInfo, api_version, get_threads, library_path, set_threads, version
 
 __all__ = [
-    "Encoding", "LibraryNotFoundError", "Model", "ModelInfo", "Status", "SVQError",
+    "Encoding", "LibraryNotFoundError", "MAX_THREADS", "Model", "ModelInfo", "Status", "SVQError",
     "api_version", "get_threads", "library_path", "set_threads", "version",
 ]
 __version__ = "0.1.0"

@@ -14,6 +14,7 @@ import threading
 from .errors import LibraryNotFoundError
 
 API_VERSION = 2  # SVQ_API_VERSION of the svq.h these declarations follow
+MAX_THREADS = 1024  # SVQ_MAX_THREADS: the most threads svq_set_threads accepts
 
 
 class Info(ctypes.Structure):

@@ -26,9 +26,10 @@ def _ptr(array, ctype):
 
 
 def set_threads(n: int) -> None:
-    """Threads used inside each call (matrix products and parallel loops): n >= 1, or 0 for one per core.
-    Process-wide; set it before starting work, not while other threads are inside the library."""
-    _check(_c.library().svq_set_threads(int(n)))
+    """Threads used inside each call (matrix products and parallel loops): 1 <= n <= MAX_THREADS (1024),
+    or 0 for one per core. Raises SVQError(INVALID_ARGUMENT) otherwise. Process-wide; set it before
+    starting work, not while other threads are inside the library."""
+    _check(_c.library().svq_set_threads(_i32(n)))
 
 
 def get_threads() -> int:

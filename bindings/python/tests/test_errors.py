@@ -98,3 +98,18 @@ def test_bad_codebook_and_threads(model):
     raises(Status.INVALID_ARGUMENT, model.codebook, -1, fragment="block")
     raises(Status.INVALID_ARGUMENT, model.codebook, 4, fragment="block")
     raises(Status.INVALID_ARGUMENT, svq.set_threads, -3, fragment="-3")
+
+
+def test_thread_counts_above_the_maximum_are_refused():
+    before = svq.get_threads()
+    try:
+        assert svq.MAX_THREADS == 1024
+        raises(Status.INVALID_ARGUMENT, svq.set_threads, svq.MAX_THREADS + 1, fragment="1024")
+        raises(Status.INVALID_ARGUMENT, svq.set_threads, 100000, fragment="100000")
+        raises(Status.INVALID_ARGUMENT, svq.set_threads, 2**31 - 1, fragment="1024")
+        raises(Status.INVALID_ARGUMENT, svq.set_threads, 2**32 + 2, fragment="int32")   # not wrapped to 2
+        assert svq.get_threads() == before, "a refused count leaves the setting alone"
+        svq.set_threads(svq.MAX_THREADS)   # the bound itself is allowed (no work runs on it here)
+        assert svq.get_threads() == svq.MAX_THREADS
+    finally:
+        svq.set_threads(before)
