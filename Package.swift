@@ -65,13 +65,13 @@ let package = Package(
                 swiftSettings: engineSettings),
 
         // MARK: - Executables
-        .executableTarget(
-            name: "svq",
+        // The commands, in a library so SVQCommandTests can parse them; the svq executable only runs them.
+        .target(
+            name: "SVQCommandLine",
             dependencies: ["SVQ", "SVQModels", "SVQData", "SVQTrain", "SVQEval", "SVQONNX", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            // Testable in release builds too (`swift build -c release --build-tests`), for SVQCommandTests'
-            // @testable import: SwiftPM enables testing only in debug builds or under `swift test`.
-            swiftSettings: engineSettings + [.unsafeFlags(["-enable-testing"])]
+            swiftSettings: engineSettings
         ),
+        .executableTarget(name: "svq", dependencies: ["SVQCommandLine"], swiftSettings: engineSettings),
         .executableTarget(name: "svq-bench", dependencies: ["SVQEngine", "SVQModels", "SVQTrain", "SVQ", "SVQData", "SafeTensors"], swiftSettings: engineSettings),
 
         // MARK: - Tests
@@ -91,7 +91,7 @@ let package = Package(
                                                             "SVQTestSupport"]),
         .testTarget(name: "SVQONNXTests", dependencies: ["SVQONNX", "SVQModels", "SVQEngine", "SafeTensors", "SVQTestSupport"]),
         // The svq command line's flag parsing (@testable import of the executable target).
-        .testTarget(name: "SVQCommandTests", dependencies: ["svq", "SVQData", "SVQEval", "SVQTrain",
+        .testTarget(name: "SVQCommandTests", dependencies: ["SVQCommandLine", "SVQData", "SVQEval", "SVQTrain",
                                                             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ],
     swiftLanguageModes: [.v5]

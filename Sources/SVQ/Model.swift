@@ -190,7 +190,7 @@ public final class Model: @unchecked Sendable {
         }
         guard count >= 1 else { throw SVQError(.invalidArgument, "count must be at least 1, got \(count)") }
         try checkDraw(temperature: temperature, topK: topK)
-        let n = info.numSlots, m = info.numBlocks, p = info.codebookSize, total = n * m
+        let n = info.numSlots, m = info.numBlocks, total = n * m
         var globalFixed: IntTensor? = nil
         var mask: [Bool]? = nil
         switch (fixed, fixedMask) {
@@ -208,11 +208,9 @@ public final class Model: @unchecked Sendable {
                 throw SVQError(.shapeMismatch, "fixed codes must be [\(count), \(n), \(m)] ([count, slots, blocks]), got shape \(codes.shape)")
             }
             _ = try info.checkCodes(codes, "fixed codes", mask: fixedMask.scalars)
-            // The prior speaks global ids m·P + code; unmasked entries become the block's first id (ignored).
-            let global = codes.scalars.enumerated().map { i, c in
-                Int32(i % m * p) + (fixedMask.scalars[i] ? c : 0)
-            }
-            globalFixed = IntTensor(global, shape: [count, total])
+            // The prior speaks global ids; unmasked entries become the block's first id (ignored).
+            let masked = zip(codes.scalars, fixedMask.scalars).map { c, fixed in fixed ? c : 0 }
+            globalFixed = model.config.globalCodes(local: IntTensor(masked, shape: [count, n, m]))
             mask = fixedMask.scalars
         }
         let sampled = withoutGradients {
@@ -222,11 +220,12 @@ public final class Model: @unchecked Sendable {
         }
         var local = [Int32](repeating: 0, count: count * total)
         for (i, id) in sampled.values.enumerated() {
-            let code = Int(id) - i % m * p
-            guard code >= 0 && code < p else {   // restrictToBlock guarantees this; never trust it blindly
-                throw SVQError(.internalError, "the prior produced id \(id) outside block \(i % m) at position \(i)")
+            let block = model.config.block(atPosition: i % total)
+            // restrictToBlock guarantees this; never trust it blindly
+            guard let code = model.config.localCode(global: id, block: block) else {
+                throw SVQError(.internalError, "the prior produced id \(id) outside block \(block) at position \(i % total)")
             }
-            local[i] = Int32(code)
+            local[i] = code
         }
         return ShapedArray(trusted: local, shape: [count, n, m])
     }

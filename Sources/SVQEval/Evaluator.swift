@@ -84,7 +84,7 @@ public final class Evaluator {
             while done < count {
                 let b = min(batchSize, count - done)
                 let global = prior.sample(batch: b, temperature: temperature, topK: topK, rng: &rng)
-                let local = SemanticPrior.localCodes(global: global, config: c)
+                let local = c.localCodes(global: global)
                 codes += local.values
                 images += RGBImage.images(fromBatch: model.decodeBestOf(codes: local, candidates: candidates,
                                                                          sampling: decoding, rng: &rng))

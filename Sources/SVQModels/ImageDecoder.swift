@@ -61,7 +61,7 @@ public final class ImageDecoder: Module {
 
     /// Teacher-forced logits `[B, T, V]`: position t sees BOS and tokens `0..<t`. With `dropout` (training):
     /// position dropout 0.1 on the inputs and the transformer's dropouts at `dropout.p`.
-    public func logits(tokens: IntTensor, memory: Tensor, dropout: TrainingDropout? = nil) -> Tensor {
+    public func logits(tokens: IntTensor, memory: Tensor, dropout: Dropout? = nil) -> Tensor {
         let c = config
         let b = memory.shape[0], t = c.tokensPerImage
         precondition(tokens.shape == [b, t], "tokens \(tokens.shape) must be [\(b), \(t)]")
@@ -79,20 +79,20 @@ public final class ImageDecoder: Module {
                        rng: inout RandomGenerator) -> (tokens: IntTensor, margins: Tensor) {
         let c = config
         let b = memory.shape[0], t = c.tokensPerImage, d = c.dModel, v = c.vocabSize
-        let cache = transformer.makeCache(memory: memory, capacity: t)
+        let caches = transformer.makeCaches(memory: memory, capacity: t)
         var tokens = [Int32](repeating: 0, count: b * t)
         let margins = Tensor(zeros: [b, t])
         var input = bos.reshaped([1, 1, d]).expanded(to: [b, 1, d])
         for step in 0..<t {
             let x = input + positions.narrowFirst(step, 1).reshaped([1, 1, d])
-            let logits = head(transformer.step(x, cache: cache)).reshaped([b, v])
+            let logits = head(transformer.step(x, caches: caches)).reshaped([b, v])
             let top2 = logits.topK(min(2, v))
             let chosen: IntTensor
             switch sampling {
             case .greedy:
                 chosen = logits.argmax()
             case .sample(let temperature, let topK):
-                chosen = sampleTokens(logits, temperature: temperature, topK: topK, rng: &rng)
+                chosen = sampleFromLogits(logits, temperature: temperature, topK: topK, rng: &rng)
             }
             for i in 0..<b {
                 tokens[i * t + step] = chosen[i]
@@ -102,29 +102,4 @@ public final class ImageDecoder: Module {
         }
         return (IntTensor(tokens, shape: [b, t]), margins)
     }
-}
-
-/// One draw per row of `logits` `[R, V]` from softmax(logits / temperature), restricted to the `topK`
-/// largest (values tied with the k-th survive).
-public func sampleTokens(_ logits: Tensor, temperature: Float, topK: Int?, rng: inout RandomGenerator) -> IntTensor {
-    precondition(temperature > 0, "temperature must be positive, got \(temperature)")
-    let v = logits.shape.last!
-    var scaled = logits / temperature
-    if let k = topK, k < v {
-        precondition(k >= 1, "top-k must be at least 1, got \(k)")
-        let kth = scaled.topK(k).values.narrow(axis: -1, start: k - 1, length: 1)
-        scaled = broadcastMask(scaled, threshold: kth)
-    }
-    return rng.categorical(probabilities: scaled.softmax(axis: -1))
-}
-
-/// `x` with every entry below its row's `threshold` set to −∞.
-func broadcastMask(_ x: Tensor, threshold: Tensor) -> Tensor {
-    let v = x.shape.last!
-    let out = x.copy()
-    for r in 0..<(x.count / v) {
-        let th = threshold.data[r]
-        for j in 0..<v where out.data[r * v + j] < th { out.data[r * v + j] = -.infinity }
-    }
-    return out
 }

@@ -6,12 +6,10 @@
 // `(t == 0 ? bos : E[z_{t−1}]) · √D_p + pe[t]` (bos is scaled too, Q8), followed by L_p post-LN
 // `TransformerEncoderLayer`s (ReLU FFN of width 4·D_p, biases, ε = 1e-5, causal mask) and a bias-free head.
 //
-// Sampling runs one transformer step per position with a per-layer key/value cache (the official code
-// recomputes the whole prefix at every step; the logits are the same up to rounding).
+// This file: the layers and the teacher-forced forward pass (training, loss). Decoding one position at a
+// time is in SemanticPriorDecoding.swift, sampling in SemanticPriorSampling.swift, and the code ids
+// (global `m·P + p` ↔ local) in CodeLayout.swift.
 
-#if canImport(Glibc)
-import Glibc
-#endif
 import SVQEngine
 import SVQNN
 
@@ -45,15 +43,13 @@ public final class PriorEncoderLayer: Module {
     /// `[D_p, 4·D_p]` (official `linear2`).
     public let ffnOut: Linear
     public let norm2: LayerNorm
-    let dropout: Dropout
 
-    init(dModel: Int, heads: Int, dropout p: Float, rng: inout RandomGenerator) {
+    init(dModel: Int, heads: Int, rng: inout RandomGenerator) {
         selfAttention = PriorSelfAttention(dModel: dModel, heads: heads, rng: &rng)
         norm1 = LayerNorm(dModel, eps: 1e-5)
         ffnIn = Linear(dModel, 4 * dModel, rng: &rng)     // nn.Linear default (weight and bias)
         ffnOut = Linear(4 * dModel, dModel, rng: &rng)
         norm2 = LayerNorm(dModel, eps: 1e-5)
-        dropout = Dropout(p)
     }
 }
 
@@ -65,7 +61,7 @@ public final class PriorEncoderLayer: Module {
 /// prior.train(false)
 /// let logits = prior.logits(codes)                         // [B, N·M, M·P]
 /// let z = prior.sample(batch: 4, temperature: 0.9, rng: &rng) // [4, N·M] global ids
-/// let local = SemanticPrior.localCodes(global: z, config: config) // [4, N, M] in 0..<P
+/// let local = config.localCodes(global: z)                 // [4, N, M] in 0..<P
 /// ```
 ///
 /// Weights-file names: `bos` `[D_p]`, `position_embedding` `[N·M, D_p]`, `code_embedding.weight`
@@ -81,7 +77,6 @@ public final class SemanticPrior: Module {
     public let layers: [PriorEncoderLayer]
     /// Bias-free output layer `[M·P, D_p]`.
     public let head: Linear
-    let dropout: Dropout
 
     /// The model configuration (its `prior` is non-nil).
     public let config: SVQConfig
@@ -91,6 +86,8 @@ public final class SemanticPrior: Module {
     public let sequenceLength: Int
     /// Vocabulary M·P.
     public let vocabularySize: Int
+    /// Dropout probability of training passes (`config.prior.dropout`).
+    let dropoutProbability: Float
 
     /// A randomly initialised prior, following the official scheme (§8, Prior): code embedding N(0,1),
     /// bos xavier-uniform, positions truncated N(0,1) on [−2, 2], `in_proj` xavier-uniform with zero bias,
@@ -110,6 +107,7 @@ public final class SemanticPrior: Module {
         heads = p.numHeads
         sequenceLength = config.codesPerImage
         vocabularySize = config.globalCodeCount
+        dropoutProbability = p.dropout
 
         codeEmbedding = Embedding(vocabularySize, d, rng: &rng)
         // xavier_uniform_ on a (1, 1, D) tensor: fan_in = fan_out = D.
@@ -118,11 +116,10 @@ public final class SemanticPrior: Module {
         positionEmbedding = parameter(SemanticPrior.truncatedNormal([sequenceLength, d], rng: &rng))
         var built: [PriorEncoderLayer] = []
         for _ in 0..<p.numLayers {
-            built.append(PriorEncoderLayer(dModel: d, heads: p.numHeads, dropout: p.dropout, rng: &rng))
+            built.append(PriorEncoderLayer(dModel: d, heads: p.numHeads, rng: &rng))
         }
         layers = built
         head = Linear(d, vocabularySize, bias: false, rng: &rng)
-        dropout = Dropout(p.dropout)
     }
 
     /// N(0, 1) truncated to [−2, 2] by redrawing the values outside (torch `trunc_normal_` defaults).
@@ -137,9 +134,6 @@ public final class SemanticPrior: Module {
         return Tensor(values, shape: shape)
     }
 
-    var numBlocks: Int { config.numBlocks }
-    var numPrototypes: Int { config.numPrototypes }
-
     // MARK: - Teacher-forced forward
 
     /// Teacher-forced logits `[B, T, M·P]` for global codes `[B, T]` (T = N·M, or a shorter prefix):
@@ -148,17 +142,17 @@ public final class SemanticPrior: Module {
     /// This overload never applies dropout (the eval-mode function, whatever `isTraining` says);
     /// use `logits(_:rng:)` for training with dropout.
     public func logits(_ codes: IntTensor) -> Tensor {
-        var noRNG: RandomGenerator? = nil
-        return forward(codes, rng: &noRNG)
+        forward(codes, dropout: nil)
     }
 
     /// Teacher-forced logits with dropout (p = `config.prior.dropout`) when `isTraining`, drawn from `rng`:
     /// after the positions, on the attention probabilities, after the attention and inside and after the FFN,
     /// as `nn.TransformerEncoderLayer` does. In eval mode `rng` is not used.
     public func logits(_ codes: IntTensor, rng: inout RandomGenerator) -> Tensor {
-        var r: RandomGenerator? = rng
-        defer { rng = r! }
-        return forward(codes, rng: &r)
+        guard isTraining && dropoutProbability > 0 else { return forward(codes, dropout: nil) }
+        let dropout = Dropout(p: dropoutProbability, rng: rng)
+        defer { rng = dropout.rng }
+        return forward(codes, dropout: dropout)
     }
 
     /// Cross-entropy of the teacher-forced logits, summed over the sequence and averaged over the batch
@@ -187,10 +181,9 @@ public final class SemanticPrior: Module {
         }
     }
 
-    private func forward(_ codes: IntTensor, rng: inout RandomGenerator?) -> Tensor {
+    private func forward(_ codes: IntTensor, dropout: Dropout?) -> Tensor {
         checkCodes(codes)
         let b = codes.shape[0], t = codes.shape[1], d = dModel
-        let dropping = isTraining && dropout.p > 0 && rng != nil
 
         // Inputs: [bos, E[z_0], …, E[z_{T−2}]] · √D + pe[..<T]
         let bosRow = bos.reshaped([1, 1, d]).expanded(to: [b, 1, d])
@@ -204,20 +197,16 @@ public final class SemanticPrior: Module {
             x = bosRow
         }
         x = x * Float(d).squareRoot() + positionEmbedding.narrowFirst(0, t)
-        if dropping { x = dropout(x, rng: &rng!) }
+        if let dropout { x = dropout(x) }
 
-        let mask: Tensor? = dropping ? SemanticPrior.causalMask(t) : nil
         for layer in layers {
-            x = layerForward(layer, x, batch: b, length: t, mask: mask, dropping: dropping, rng: &rng)
+            x = layerForward(layer, x, batch: b, length: t, dropout: dropout)
         }
         return head(x)
     }
 
-    /// Additive causal mask `[T, T]`: 0 where key j ≤ query i, −inf above the diagonal.
-    static func causalMask(_ t: Int) -> Tensor { causalAdditiveMask(queries: t, keys: t) }
-
     private func layerForward(_ layer: PriorEncoderLayer, _ x: Tensor, batch b: Int, length t: Int,
-                              mask: Tensor?, dropping: Bool, rng: inout RandomGenerator?) -> Tensor {
+                              dropout: Dropout?) -> Tensor {
         let d = dModel, h = heads, hd = dModel / heads
         let attention = layer.selfAttention
         // [B, T, 3D] → [3, B, h, T, hd]; head j uses features j·hd ..< (j+1)·hd of q, k and v.
@@ -225,294 +214,15 @@ public final class SemanticPrior: Module {
         let q = qkv.narrowFirst(0, 1).reshaped([b, h, t, hd])
         let k = qkv.narrowFirst(1, 1).reshaped([b, h, t, hd])
         let v = qkv.narrowFirst(2, 1).reshaped([b, h, t, hd])
-        let context: Tensor
-        if dropping, let mask {
-            // Spelled out so the attention probabilities can be dropped (nn.MultiheadAttention's dropout).
-            let scores = matmul(q, k, transposeB: true) * (1 / Float(hd).squareRoot()) + mask
-            let probs = layer.dropout(scores.softmax(axis: -1), rng: &rng!)
-            context = matmul(probs, v)
-        } else {
-            context = scaledDotProductAttention(q, k, v, causal: true)
-        }
+        let context = multiHeadAttention(q, k, v, causal: true, dropout: dropout)
         var attended = attention.outProjection(context.permuted([0, 2, 1, 3]).reshaped([b, t, d]))
-        if dropping { attended = layer.dropout(attended, rng: &rng!) }
+        if let dropout { attended = dropout(attended) }
         var y = layer.norm1(x + attended)
         var hidden = layer.ffnIn(y).relu()
-        if dropping { hidden = layer.dropout(hidden, rng: &rng!) }
+        if let dropout { hidden = dropout(hidden) }
         var ff = layer.ffnOut(hidden)
-        if dropping { ff = layer.dropout(ff, rng: &rng!) }
+        if let dropout { ff = dropout(ff) }
         y = layer.norm2(y + ff)
         return y
-    }
-
-    // MARK: - Key/value-cached decoding
-
-    /// Per-layer keys and values of the positions decoded so far, preallocated for the whole sequence
-    /// (`[B, heads, N·M, head_dim]` per layer). Make one with `makeKVCache(batch:)`; feed it to `step`.
-    ///
-    /// The cache also holds the prior's weights packed for small-batch products (`PackedLinear`), taken when it
-    /// is made: a cache decodes with the weights the prior had then.
-    public final class KVCache {
-        public let batch: Int
-        /// Positions already decoded (the next `step` computes position `length`).
-        public internal(set) var length = 0
-        let keys: [Tensor]
-        let values: [Tensor]
-        let packed: [PackedLayer]
-        let head: PackedLinear
-
-        struct PackedLayer {
-            let inProjection, outProjection, ffnIn, ffnOut: PackedLinear
-        }
-
-        init(batch: Int, prior: SemanticPrior) {
-            let (layers, heads, total, hd) = (prior.layers.count, prior.heads, prior.sequenceLength, prior.dModel / prior.heads)
-            self.batch = batch
-            keys = (0..<layers).map { _ in Tensor(zeros: [batch, heads, total, hd]) }
-            values = (0..<layers).map { _ in Tensor(zeros: [batch, heads, total, hd]) }
-            func pack(_ l: Linear) -> PackedLinear { PackedLinear(weight: l.weight, bias: l.bias) }
-            packed = prior.layers.map {
-                PackedLayer(inProjection: pack($0.selfAttention.inProjection), outProjection: pack($0.selfAttention.outProjection),
-                            ffnIn: pack($0.ffnIn), ffnOut: pack($0.ffnOut))
-            }
-            head = pack(prior.head)
-        }
-    }
-
-    /// An empty cache for decoding `batch` sequences.
-    public func makeKVCache(batch: Int) -> KVCache {
-        precondition(batch >= 1, "batch must be at least 1, got \(batch)")
-        return KVCache(batch: batch, prior: self)
-    }
-
-    /// Runs the transformer on the next position only, appending its keys and values to `cache`, and returns
-    /// that position's logits `[B, M·P]` (the same as row `cache.length` of `logits(_:)`, up to rounding).
-    ///
-    /// `previousCodes` (`[B]`, global ids) are the codes at position `cache.length − 1`; pass nil for the
-    /// first position (the input is then bos). Inference only: no gradients, no dropout.
-    public func step(_ cache: KVCache, previousCodes: IntTensor?) -> Tensor {
-        let b = cache.batch, h = heads, hd = dModel / heads, total = sequenceLength
-        let t = cache.length
-        precondition(cache.keys.count == layers.count && cache.keys.allSatisfy { $0.shape == [b, h, total, hd] },
-                     "this cache was made by a prior of a different shape")
-        precondition(t < total, "the cache is full: all \(total) positions are decoded")
-        if let previousCodes {
-            precondition(t > 0, "the first step takes no previous codes (its input is bos)")
-            precondition(previousCodes.count == b, "previousCodes must hold \(b) codes, got \(previousCodes.shape)")
-            for v in previousCodes.values {
-                precondition(v >= 0 && Int(v) < vocabularySize, "prior code \(v) outside 0..<\(vocabularySize)")
-            }
-        } else {
-            precondition(t == 0, "step \(t) needs the codes of position \(t - 1)")
-        }
-
-        let logits = Tensor(zeros: [b, vocabularySize], zeroed: false)
-        // Sequences are independent, so the batch is split across the engine's threads and each runs every
-        // layer on its own rows: one parallel region per step. Splitting each product instead woke the other
-        // thread ~40 times per step for ~40 µs of work each, and left the attention on one thread.
-        let parts = min(Engine.threadCount, b / PackedLinear.minimumRows)
-        if parts >= 2 {
-            let per = (b + parts - 1) / parts
-            // A part's multiply-adds: per row and layer, 12·D² in its four products (3D² + D² + 4D² + 4D²).
-            Engine.parallelFor(parts, costPerItem: per * layers.count * 12 * dModel * dModel) { part in
-                let lo = part * per, hi = min(b, lo + per)
-                if lo < hi { withoutGradients { stepRows(cache, previousCodes, rows: lo..<hi, into: logits) } }
-            }
-        } else {
-            withoutGradients { stepRows(cache, previousCodes, rows: 0..<b, into: logits) }
-        }
-        cache.length = t + 1
-        return logits
-    }
-
-    /// `step` for the sequences `rows` of the batch: writes their logits into those rows of `logits`.
-    private func stepRows(_ cache: KVCache, _ previousCodes: IntTensor?, rows: Range<Int>, into logits: Tensor) {
-        let b = rows.count, d = dModel, h = heads, hd = dModel / heads, total = sequenceLength
-        let t = cache.length
-        // Input row: (bos or E[z_{t−1}]) · √D + pe[t]
-        let x = Tensor(zeros: [b, 1, d], zeroed: false)
-        let scale = Float(d).squareRoot()
-        let pe = positionEmbedding.data + t * d
-        for i in 0..<b {
-            let src = previousCodes.map { codeEmbedding.weight.data + Int($0.values[rows.lowerBound + i]) * d } ?? bos.data
-            let dst = x.data + i * d
-            for j in 0..<d { dst[j] = src[j] * scale + pe[j] }
-        }
-        let cacheOffset = rows.lowerBound * h * total * hd
-        var y = x
-        for (l, layer) in layers.enumerated() {
-            let linears = cache.packed[l]
-            let qkv = linears.inProjection(y)   // [b, 1, 3D]
-            let context = Tensor(zeros: [b, 1, d], zeroed: false)
-            cachedAttention(qkv: qkv.data, keys: cache.keys[l].data + cacheOffset, values: cache.values[l].data + cacheOffset,
-                            out: context.data, batch: b, heads: h, headDim: hd, position: t, capacity: total)
-            let attended = linears.outProjection(context)
-            y = layer.norm1(y + attended)
-            y = layer.norm2(y + linears.ffnOut(linears.ffnIn(y).relu()))
-        }
-        let rowLogits = cache.head(y)
-        (logits.data + rows.lowerBound * vocabularySize).update(from: rowLogits.data, count: b * vocabularySize)
-    }
-
-    /// Appends position `position`'s keys and values from `qkv` (`[B, 3D]`) to the cache and attends its
-    /// queries to positions 0…position (the causal mask is implicit). `out` is `[B, D]`.
-    private func cachedAttention(qkv: UnsafeMutablePointer<Float>, keys: UnsafeMutablePointer<Float>,
-                                 values: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
-                                 batch: Int, heads: Int, headDim hd: Int, position t: Int, capacity: Int) {
-        let d = heads * hd
-        let alpha = 1 / Float(hd).squareRoot()
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: t + 1) { buffer in
-            let scores = buffer.baseAddress!
-            for i in 0..<batch {
-                for head in 0..<heads {
-                    let q = qkv + i * 3 * d + head * hd
-                    let kNew = q + d, vNew = q + 2 * d
-                    let kc = keys + (i * heads + head) * capacity * hd
-                    let vc = values + (i * heads + head) * capacity * hd
-                    (kc + t * hd).update(from: kNew, count: hd)
-                    (vc + t * hd).update(from: vNew, count: hd)
-                    var m = -Float.infinity
-                    for j in 0...t {
-                        let s = vectorDot(q, kc + j * hd, hd) * alpha
-                        scores[j] = s
-                        m = max(m, s)
-                    }
-                    var z: Float = 0
-                    for j in 0...t { let e = expf(scores[j] - m); scores[j] = e; z += e }
-                    let inv = 1 / z
-                    let o = out + i * d + head * hd
-                    o.update(repeating: 0, count: hd)
-                    for j in 0...t {
-                        let p = scores[j] * inv
-                        let vj = vc + j * hd
-                        for c in 0..<hd { o[c] += p * vj[c] }
-                    }
-                }
-            }
-        }
-    }
-
-    // MARK: - Sampling
-
-    /// Samples `batch` code sequences `[batch, N·M]` (global ids), one cached transformer step per position.
-    ///
-    /// - `temperature` (> 0) divides the logits; `topK` keeps the k largest logits of each step (values tied
-    ///   with the k-th survive; k is capped at the number of candidates), then a categorical draw from `rng`.
-    /// - `restrictToBlock` (default true): position n·M + m draws only among block m's ids
-    ///   m·P ..< (m+1)·P (softmax, temperature and top-k over those P logits). The official code samples over
-    ///   all M·P ids at every position (Q9), which can put another block's code at a position;
-    ///   `restrictToBlock: false` reproduces that.
-    /// - Completion: `fixed` (`[batch, N·M]` global ids) with `fixedMask`, either `[batch·N·M]`
-    ///   (per sequence and position, row-major) or `[N·M]` (per position, shared by the batch). Where the mask
-    ///   is true the given code is used instead of a draw and is fed to the later steps; elsewhere `fixed` is
-    ///   ignored. Both or neither must be given. With `restrictToBlock`, a fixed code must lie in its
-    ///   position's block.
-    ///
-    /// Deterministic for a given `rng` state: each position consumes the same `rng` draws (one categorical
-    /// draw per sequence, also at fixed positions), so fixing codes does not shift the random stream. No dropout
-    /// and no gradients, whatever `isTraining` says.
-    public func sample(batch: Int, temperature: Float = 1, topK: Int? = nil, restrictToBlock: Bool = true,
-                       fixed: IntTensor? = nil, fixedMask: [Bool]? = nil,
-                       rng: inout RandomGenerator) -> IntTensor {
-        let total = sequenceLength, m = numBlocks, p = numPrototypes, vocab = vocabularySize
-        precondition(batch >= 1, "batch must be at least 1, got \(batch)")
-        precondition(temperature > 0 && temperature.isFinite, "temperature must be positive and finite, got \(temperature)")
-        if let topK { precondition(topK >= 1, "topK must be at least 1, got \(topK)") }
-        precondition((fixed == nil) == (fixedMask == nil), "fixed and fixedMask must be given together")
-        var isFixed: (Int, Int) -> Bool = { _, _ in false }
-        if let fixed, let fixedMask {
-            precondition(fixed.shape == [batch, total], "fixed must be [\(batch), \(total)], got \(fixed.shape)")
-            precondition(fixedMask.count == batch * total || fixedMask.count == total,
-                         "fixedMask must have \(batch * total) (per sequence and position) or \(total) (per position) entries, got \(fixedMask.count)")
-            let perPosition = fixedMask.count != batch * total
-            isFixed = { i, t in perPosition ? fixedMask[t] : fixedMask[i * total + t] }
-            for i in 0..<batch {
-                for t in 0..<total where isFixed(i, t) {
-                    let v = Int(fixed.values[i * total + t])
-                    if restrictToBlock {
-                        let block = t % m
-                        precondition(v >= block * p && v < (block + 1) * p,
-                                     "fixed code \(v) at position \(t) is not in block \(block)'s ids \(block * p)..<\((block + 1) * p)")
-                    } else {
-                        precondition(v >= 0 && v < vocab, "fixed code \(v) at position \(t) outside 0..<\(vocab)")
-                    }
-                }
-            }
-        }
-
-        let candidates = restrictToBlock ? p : vocab
-        let k = min(topK ?? candidates, candidates)
-        var result = [Int32](repeating: 0, count: batch * total)
-        let cache = makeKVCache(batch: batch)
-        let probs = Tensor(zeros: [batch, candidates])
-        var row = [Float](repeating: 0, count: candidates)
-        var sorted = [Float](repeating: 0, count: candidates)
-        var previous: IntTensor? = nil
-        for t in 0..<total {
-            let logits = step(cache, previousCodes: previous)   // [B, M·P]
-            let first = restrictToBlock ? (t % m) * p : 0
-            for i in 0..<batch {
-                let src = logits.data + i * vocab + first
-                for j in 0..<candidates { row[j] = src[j] / temperature }
-                var threshold = -Float.infinity
-                if k < candidates {
-                    for j in 0..<candidates { sorted[j] = row[j] }
-                    sorted.sort(by: >)
-                    threshold = sorted[k - 1]
-                }
-                var mx = -Float.infinity
-                for j in 0..<candidates where row[j] >= threshold { mx = max(mx, row[j]) }
-                var z: Float = 0
-                let dst = probs.data + i * candidates
-                for j in 0..<candidates {
-                    let e: Float = row[j] >= threshold ? expf(row[j] - mx) : 0
-                    dst[j] = e
-                    z += e
-                }
-                let inv = 1 / z
-                for j in 0..<candidates { dst[j] *= inv }
-            }
-            let drawn = rng.categorical(probabilities: probs)
-            var codes = [Int32](repeating: 0, count: batch)
-            for i in 0..<batch {
-                codes[i] = isFixed(i, t) ? fixed!.values[i * total + t] : Int32(first) + drawn.values[i]
-                result[i * total + t] = codes[i]
-            }
-            previous = IntTensor(codes, shape: [batch])
-        }
-        return IntTensor(result, shape: [batch, total])
-    }
-
-    // MARK: - Local ↔ global code ids
-
-    /// Local codes `[B, N, M]` (each in 0..<P) → the prior's global ids `[B, N·M]` (`m·P + p`, slot-major).
-    public static func globalCodes(local: IntTensor, config: SVQConfig) -> IntTensor {
-        let n = config.numSlots, m = config.numBlocks, p = config.numPrototypes
-        precondition(local.shape.count == 3 && local.shape[1] == n && local.shape[2] == m,
-                     "local codes must be [B, \(n), \(m)], got \(local.shape)")
-        var out = local.values
-        for (i, v) in local.values.enumerated() {
-            precondition(v >= 0 && Int(v) < p, "local code \(v) outside 0..<\(p)")
-            out[i] = Int32(i % m * p) + v
-        }
-        return IntTensor(out, shape: [local.shape[0], n * m])
-    }
-
-    /// Global ids `[B, N·M]` (or `[B, N, M]`) → local codes `[B, N, M]` in 0..<P. Every id must lie in its
-    /// position's block (true for encoder codes and for samples with `restrictToBlock`; the official
-    /// unrestricted sampler can break it).
-    public static func localCodes(global: IntTensor, config: SVQConfig) -> IntTensor {
-        let n = config.numSlots, m = config.numBlocks, p = config.numPrototypes
-        precondition((global.shape.count == 2 && global.shape[1] == n * m)
-                     || (global.shape.count == 3 && global.shape[1] == n && global.shape[2] == m),
-                     "global codes must be [B, \(n * m)] or [B, \(n), \(m)], got \(global.shape)")
-        var out = global.values
-        for (i, v) in global.values.enumerated() {
-            let block = i % m
-            precondition(v >= Int32(block * p) && v < Int32((block + 1) * p),
-                         "global code \(v) at position \(i % (n * m)) is not in block \(block)'s ids \(block * p)..<\((block + 1) * p)")
-            out[i] = v - Int32(block * p)
-        }
-        return IntTensor(out, shape: [global.shape[0], n, m])
     }
 }

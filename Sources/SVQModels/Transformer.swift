@@ -35,18 +35,23 @@ public final class MultiHeadAttention: Module {
     /// `query` `[B, Tq, D]` attends to `keyValue` `[B, Tk, D]`. With `dropout` (training), the attention
     /// probabilities and the output projection are dropped, as in the official decoder.
     public func callAsFunction(_ query: Tensor, _ keyValue: Tensor, causal: Bool = false,
-                               dropout: TrainingDropout? = nil) -> Tensor {
+                               dropout: Dropout? = nil) -> Tensor {
         let q = splitHeads(projQ(query)), k = splitHeads(projK(keyValue)), v = splitHeads(projV(keyValue))
-        guard let dropout, dropout.p > 0 else {
-            return projO(mergeHeads(scaledDotProductAttention(q, k, v, causal: causal)))
-        }
-        // Spelled out so the probabilities can be dropped; the fused op never materialises them for autodiff.
-        let tq = q.shape[2], tk = k.shape[2]
-        var scores = matmul(q, k, transposeB: true) * (1 / Float(q.shape[3]).squareRoot())
-        if causal { scores = scores + causalAdditiveMask(queries: tq, keys: tk) }
-        let probs = dropout(scores.softmax(axis: -1))
-        return dropout(projO(mergeHeads(matmul(probs, v))))
+        let out = projO(mergeHeads(multiHeadAttention(q, k, v, causal: causal, dropout: dropout)))
+        guard let dropout, dropout.p > 0 else { return out }
+        return dropout(out)
     }
+}
+
+/// softmax(q·kᵀ/√hd [+ causal mask])·v per head, on `[B, H, T, hd]` queries, keys and values. With `dropout`
+/// (training) the attention probabilities are dropped, as torch's attention modules do: the product is then
+/// spelled out, since the fused op never materialises the probabilities for autodiff.
+func multiHeadAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, causal: Bool, dropout: Dropout?) -> Tensor {
+    guard let dropout, dropout.p > 0 else { return scaledDotProductAttention(q, k, v, causal: causal) }
+    let tq = q.shape[2], tk = k.shape[2]
+    var scores = matmul(q, k, transposeB: true) * (1 / Float(q.shape[3]).squareRoot())
+    if causal { scores = scores + causalAdditiveMask(queries: tq, keys: tk) }
+    return matmul(dropout(scores.softmax(axis: -1)), v)
 }
 
 /// `[Tq, Tk]`: 0 where query i may see key j (j ≤ i + Tk − Tq), −inf elsewhere.
@@ -56,27 +61,11 @@ func causalAdditiveMask(queries tq: Int, keys tk: Int) -> Tensor {
     return m
 }
 
-/// Inverted dropout for a training forward pass: one probability and the random stream every dropout site
-/// of the pass draws from, in a fixed order (so a run is reproducible from its seed).
-public final class TrainingDropout {
-    public let p: Float
-    public var rng: RandomGenerator
-
-    public init(p: Float, rng: RandomGenerator) {
-        precondition(p >= 0 && p < 1, "dropout probability \(p) outside [0, 1)")
-        self.p = p
-        self.rng = rng
-    }
-
-    public func callAsFunction(_ x: Tensor) -> Tensor { drop(x, p: p) }
-
-    /// Dropout with a probability other than this pass's default (the decoder's position dropout).
-    public func drop(_ x: Tensor, p: Float) -> Tensor {
-        guard p > 0 else { return x }
-        let keep = 1 - p
-        let mask = rng.uniform(x.shape).map { $0 < keep ? 1 / keep : 0 }
-        return x * mask
-    }
+/// A pre-LN block's residual stream and its normalised input. In the first block of a stack the normalised
+/// input is also the residual stream (the SLATE/SysBinder/SVQ code normalises the stack's input once there).
+func preNormalised(_ input: Tensor, _ norm: LayerNorm, isFirst: Bool) -> (residual: Tensor, normalised: Tensor) {
+    let t = norm(input)
+    return (isFirst ? t : input, t)
 }
 
 /// Position-wise feed-forward: Linear(D, 4D) → ReLU → Linear(4D, D).
@@ -110,14 +99,8 @@ public final class TransformerEncoderBlock: Module {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        var x: Tensor
-        if isFirst {
-            x = attnLayerNorm(input)           // the normalised input becomes the residual stream
-            x = x + attn(x, x)
-        } else {
-            let t = attnLayerNorm(input)
-            x = input + attn(t, t)
-        }
+        let (residual, t) = preNormalised(input, attnLayerNorm, isFirst: isFirst)
+        let x = residual + attn(t, t)
         return x + ffn(ffnLayerNorm(x))
     }
 }
@@ -160,69 +143,33 @@ public final class TransformerDecoderBlock: Module {
 
     /// Teacher-forced pass over a whole sequence `[B, T, D]` with memory `[B, Tm, D]`; `dropout` in training
     /// drops attention probabilities, attention outputs and the feed-forward output.
-    public func callAsFunction(_ input: Tensor, memory: Tensor, dropout: TrainingDropout? = nil) -> Tensor {
-        var x: Tensor
-        if isFirst {
-            x = selfAttnLayerNorm(input)
-            x = x + selfAttn(x, x, causal: true, dropout: dropout)
-        } else {
-            let t = selfAttnLayerNorm(input)
-            x = input + selfAttn(t, t, causal: true, dropout: dropout)
-        }
+    public func callAsFunction(_ input: Tensor, memory: Tensor, dropout: Dropout? = nil) -> Tensor {
+        let (residual, t) = preNormalised(input, selfAttnLayerNorm, isFirst: isFirst)
+        var x = residual + selfAttn(t, t, causal: true, dropout: dropout)
         x = x + crossAttn(crossAttnLayerNorm(x), memory, dropout: dropout)
         let f = ffn(ffnLayerNorm(x))
         return x + (dropout?(f) ?? f)
     }
 
-    /// One position `[B, 1, D]` at `cache.length`, appending its keys and values to the layer's cache.
-    func step(_ input: Tensor, layer: Int, cache: DecoderCache) -> Tensor {
-        var x: Tensor
-        let t: Tensor
-        if isFirst {
-            x = selfAttnLayerNorm(input)
-            t = x
-        } else {
-            x = input
-            t = selfAttnLayerNorm(input)
-        }
-        let pos = cache.length
-        let q = selfAttn.splitHeads(selfAttn.projQ(t))                    // [B, H, 1, hd]
-        cache.append(layer: layer, keys: selfAttn.splitHeads(selfAttn.projK(t)),
-                     values: selfAttn.splitHeads(selfAttn.projV(t)), at: pos)
-        let attended = cachedAttention(q, keys: cache.selfKeys[layer], values: cache.selfValues[layer], length: pos + 1)
-        x = x + selfAttn.projO(selfAttn.mergeHeads(attended))
-        let cq = crossAttn.splitHeads(crossAttn.projQ(crossAttnLayerNorm(x)))
-        let crossed = cachedAttention(cq, keys: cache.crossKeys[layer], values: cache.crossValues[layer],
-                                      length: cache.memoryLength)
-        x = x + crossAttn.projO(crossAttn.mergeHeads(crossed))
+    /// One position `[B, 1, D]`: stores its keys and values as position `caches.selfAttention.length` of
+    /// layer `layer` and attends to it and the earlier positions, then to the memory.
+    func step(_ input: Tensor, layer: Int, caches: DecoderCaches) -> Tensor {
+        var (x, t) = preNormalised(input, selfAttnLayerNorm, isFirst: isFirst)
+        let own = caches.selfAttention
+        own.store(layer: layer, keys: selfAttn.projK(t), values: selfAttn.projV(t))
+        x = x + selfAttn.projO(own.attend(layer: layer, queries: selfAttn.projQ(t), positions: own.length + 1))
+        let memory = caches.crossAttention
+        let crossed = memory.attend(layer: layer, queries: crossAttn.projQ(crossAttnLayerNorm(x)), positions: memory.length)
+        x = x + crossAttn.projO(crossed)
         return x + ffn(ffnLayerNorm(x))
     }
 }
 
-/// Keys and values of every decoder layer: self-attention rows filled as positions are decoded,
-/// cross-attention computed once from the memory.
-final class DecoderCache {
-    var selfKeys: [Tensor] = [], selfValues: [Tensor] = []     // [B, H, capacity, hd] each
-    var crossKeys: [Tensor] = [], crossValues: [Tensor] = []   // [B, H, Tm, hd] each
-    var length = 0
-    let memoryLength: Int
-    let capacity: Int
-
-    init(memoryLength: Int, capacity: Int) {
-        self.memoryLength = memoryLength
-        self.capacity = capacity
-    }
-
-    /// Writes one position's keys/values `[B, H, 1, hd]` into row `pos` of the layer's buffers.
-    func append(layer: Int, keys: Tensor, values: Tensor, at pos: Int) {
-        precondition(pos < capacity, "decoder cache full (\(capacity) positions)")
-        let kb = selfKeys[layer], vb = selfValues[layer]
-        let bh = keys.shape[0] * keys.shape[1], hd = keys.shape[3]
-        for i in 0..<bh {
-            (kb.data + (i * capacity + pos) * hd).update(from: keys.data + i * hd, count: hd)
-            (vb.data + (i * capacity + pos) * hd).update(from: values.data + i * hd, count: hd)
-        }
-    }
+/// The decoder's keys and values while it decodes: its own positions (self-attention, filled step by step)
+/// and the memory's (cross-attention, computed once).
+struct DecoderCaches {
+    let selfAttention: KeyValueCache
+    let crossAttention: KeyValueCache
 }
 
 /// The autoregressive decoder: blocks plus a final LayerNorm. Tensors: `blocks.{i}.*`, `layer_norm.*`.
@@ -236,30 +183,25 @@ public final class TransformerDecoder: Module {
     }
 
     /// Teacher-forced pass: `x` `[B, T, D]` (causal), `memory` `[B, Tm, D]` → `[B, T, D]`.
-    public func callAsFunction(_ x: Tensor, memory: Tensor, dropout: TrainingDropout? = nil) -> Tensor {
+    public func callAsFunction(_ x: Tensor, memory: Tensor, dropout: Dropout? = nil) -> Tensor {
         layerNorm(blocks.reduce(x) { $1($0, memory: memory, dropout: dropout) })
     }
 
-    /// A cache for decoding up to `capacity` positions against `memory` (cross-attention keys/values
-    /// computed here, once).
-    func makeCache(memory: Tensor, capacity: Int) -> DecoderCache {
-        let b = memory.shape[0]
-        let cache = DecoderCache(memoryLength: memory.shape[1], capacity: capacity)
-        for block in blocks {
-            let h = block.selfAttn.heads, hd = memory.shape[2] / h
-            cache.selfKeys.append(Tensor(zeros: [b, h, capacity, hd], zeroed: false))
-            cache.selfValues.append(Tensor(zeros: [b, h, capacity, hd], zeroed: false))
-            cache.crossKeys.append(block.crossAttn.splitHeads(block.crossAttn.projK(memory)))
-            cache.crossValues.append(block.crossAttn.splitHeads(block.crossAttn.projV(memory)))
-        }
-        return cache
+    /// Caches for decoding up to `capacity` positions against `memory` `[B, Tm, D]` (cross-attention keys
+    /// and values computed here, once).
+    func makeCaches(memory: Tensor, capacity: Int) -> DecoderCaches {
+        let b = memory.shape[0], d = memory.shape[2], h = blocks[0].selfAttn.heads
+        let cross = blocks.map { $0.crossAttn }
+        return DecoderCaches(
+            selfAttention: KeyValueCache(layers: blocks.count, batch: b, heads: h, headDim: d / h, capacity: capacity),
+            crossAttention: KeyValueCache(heads: h, fixedKeys: cross.map { $0.projK(memory) }, values: cross.map { $0.projV(memory) }))
     }
 
-    /// Decodes one position `[B, 1, D]` (the next one in `cache`) → normalised output `[B, 1, D]`.
-    func step(_ x: Tensor, cache: DecoderCache) -> Tensor {
+    /// Decodes one position `[B, 1, D]` (the next one in `caches`) → normalised output `[B, 1, D]`.
+    func step(_ x: Tensor, caches: DecoderCaches) -> Tensor {
         var h = x
-        for (i, block) in blocks.enumerated() { h = block.step(h, layer: i, cache: cache) }
-        cache.length += 1
+        for (i, block) in blocks.enumerated() { h = block.step(h, layer: i, caches: caches) }
+        caches.selfAttention.advance()
         return layerNorm(h)
     }
 }

@@ -146,17 +146,33 @@ public final class GRUCell: Module {
     }
 }
 
-/// Inverted dropout: zeroes each element with probability `p` while training and rescales the rest.
-public final class Dropout: Module {
+/// Inverted dropout for one training forward pass: its probability `p` and the random stream that every
+/// dropout site of the pass draws from, in a fixed order, so a run is reproducible from its seed (and a resumed
+/// run equals an uninterrupted one). A site zeroes each element with probability p and scales the rest by
+/// 1/(1 − p). Evaluation passes take no dropout (nil) rather than a switched-off one.
+///
+/// ```swift
+/// let dropout = Dropout(p: 0.1, rng: rng)
+/// let y = dropout(x)              // draws from dropout.rng
+/// rng = dropout.rng               // hand the advanced stream back
+/// ```
+public final class Dropout {
     public let p: Float
+    public var rng: RandomGenerator
 
-    public init(_ p: Float) {
+    public init(p: Float, rng: RandomGenerator) {
         precondition(p >= 0 && p < 1, "dropout probability \(p) outside [0, 1)")
         self.p = p
+        self.rng = rng
     }
 
-    public func callAsFunction(_ x: Tensor, rng: inout RandomGenerator) -> Tensor {
-        guard isTraining && p > 0 else { return x }
+    public func callAsFunction(_ x: Tensor) -> Tensor { drop(x, p: p) }
+
+    /// Dropout with a probability other than this pass's `p` (the image decoder's position dropout), from the
+    /// same stream. With probability 0 nothing is drawn.
+    public func drop(_ x: Tensor, p: Float) -> Tensor {
+        precondition(p >= 0 && p < 1, "dropout probability \(p) outside [0, 1)")
+        guard p > 0 else { return x }
         let keep = 1 - p
         let mask = rng.uniform(x.shape).map { $0 < keep ? 1 / keep : 0 }
         return x * mask

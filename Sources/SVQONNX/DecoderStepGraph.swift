@@ -61,11 +61,7 @@ enum DecoderStepGraph {
         g.output(logits, as: "logits", .float32, [.batch, .fixed(v)], doc: "logits over the V dVAE tokens at this position")
         g.output(g.op1("ArgMax", logits, attributes: ["axis": .int(-1), "keepdims": .int(0), "select_last_index": .int(0)]),
                  as: "next_token", .int64, [.batch], doc: "the greedy choice: argmax of logits, the first index on ties")
-        let presentShape: [ONNXDim] = [.fixed(l), .batch, .fixed(h), .symbolic("present_length"), .fixed(hd)]
-        g.output(g.concat(presentKeys, axis: 0), as: "present_keys", .float32, presentShape,
-                 doc: "past_keys with this position appended (present_length = past_length + 1)")
-        g.output(g.concat(presentValues, axis: 0), as: "present_values", .float32, presentShape,
-                 doc: "past_values with this position appended")
+        g.outputPresentCache(keys: presentKeys, values: presentValues, layers: l, heads: h, headDim: hd)
         return ExportedGraph(g, doc: "SVQ image decoder, one position with a key/value cache: previous token, position, caches → logits [B, V] and caches", config: c)
     }
 }

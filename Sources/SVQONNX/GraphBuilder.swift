@@ -127,6 +127,16 @@ final class GraphBuilder {
         outputSpecs.append(ONNXValueSpec(name: name, type: type, shape: shape, doc: doc))
     }
 
+    /// The `present_keys` and `present_values` outputs of a cached step graph: each layer's keys (values)
+    /// `[B, H, present_length, hd]` with this position appended, stacked over the layers.
+    func outputPresentCache(keys: [String], values: [String], layers: Int, heads: Int, headDim: Int) {
+        let shape: [ONNXDim] = [.fixed(layers), .batch, .fixed(heads), .symbolic("present_length"), .fixed(headDim)]
+        output(concat(keys, axis: 0), as: "present_keys", .float32, shape,
+               doc: "past_keys with this position appended (present_length = past_length + 1)")
+        output(concat(values, axis: 0), as: "present_values", .float32, shape,
+               doc: "past_values with this position appended")
+    }
+
     private func valueInfo(_ name: String, _ type: ONNXElementType, _ shape: [ONNXDim], doc: String) -> Onnx_ValueInfoProto {
         var tensorType = Onnx_TypeProto.Tensor()
         tensorType.elemType = type.code

@@ -42,11 +42,7 @@ enum PriorStepGraph {
 
         g.output(logits, as: "logits", .float32, [.batch, .fixed(vocab)],
                  doc: "logits over the M·P global code ids at this position")
-        let presentShape: [ONNXDim] = [.fixed(l), .batch, .fixed(h), .symbolic("present_length"), .fixed(hd)]
-        g.output(g.concat(presentKeys, axis: 0), as: "present_keys", .float32, presentShape,
-                 doc: "past_keys with this position appended (present_length = past_length + 1)")
-        g.output(g.concat(presentValues, axis: 0), as: "present_values", .float32, presentShape,
-                 doc: "past_values with this position appended")
+        g.outputPresentCache(keys: presentKeys, values: presentValues, layers: l, heads: h, headDim: hd)
         return ExportedGraph(g, doc: "SVQ semantic prior, one position with a key/value cache: previous global code, position, caches → logits [B, M·P] and caches", config: c)
     }
 }

@@ -57,13 +57,13 @@ public enum ONNXReference {
             try add("dvae_tokens", model.dvae.tokens(images))
 
             if let prior = model.prior {
-                let global = SemanticPrior.globalCodes(local: enc.codes, config: c)      // [B, N·M]
+                let global = c.globalCodes(local: enc.codes)                          // [B, N·M]
                 let total = c.codesPerImage, vocab = c.globalCodeCount
-                let cache = prior.makeKVCache(batch: batch)
+                let state = prior.makeDecodingState(batch: batch)
                 let logits = Tensor(zeros: [batch, total, vocab])
                 for t in 0..<total {
                     let previous = t == 0 ? nil : IntTensor((0..<batch).map { global.values[$0 * total + t - 1] }, shape: [batch])
-                    let step = prior.step(cache, previousCodes: previous)                  // [B, M·P]
+                    let step = prior.step(state, previousCodes: previous)                  // [B, M·P]
                     for i in 0..<batch {
                         (logits.data + (i * total + t) * vocab).update(from: step.data + i * vocab, count: vocab)
                     }

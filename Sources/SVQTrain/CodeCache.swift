@@ -26,7 +26,7 @@ public struct CodeCache: Sendable {
             while start < images.count {
                 let end = min(images.count, start + batchSize)
                 let local = model.encode(images.batch(Array(start..<end)), rng: &rng).codes
-                values += SemanticPrior.globalCodes(local: local, config: c).values
+                values += c.globalCodes(local: local).values
                 start = end
                 progress?(end)
             }

@@ -166,7 +166,7 @@ public final class SVQTrainer {
         let noise = model.slotNoise(batch: b, rng: &rng)
         let encoded = model.slotAttention(model.imageEncoder(images), noise: noise, updatingCodebooks: &rng)
         let memory = model.imageDecoder.memory(encoded.slots)
-        let dropout = TrainingDropout(p: options.dropout ?? c.dropout, rng: rng)
+        let dropout = Dropout(p: options.dropout ?? c.dropout, rng: rng)
         let logits = model.imageDecoder.logits(tokens: hardTokens, memory: memory, dropout: dropout)
         rng = dropout.rng
         let ce = crossEntropy(logits, targets: hardTokens, reduction: .sum) * perImage

@@ -5,7 +5,7 @@ import ArgumentParser
 import SVQData
 import SVQEval
 import SVQTrain
-@testable import svq
+import SVQCommandLine
 import XCTest
 
 final class FlagTests: XCTestCase {

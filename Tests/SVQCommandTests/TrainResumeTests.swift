@@ -3,7 +3,7 @@
 
 import Foundation
 import SVQData
-@testable import svq
+import SVQCommandLine
 import XCTest
 
 final class TrainResumeTests: XCTestCase {

@@ -30,7 +30,7 @@ final class SVQModelTests: XCTestCase {
         XCTAssertEqual(fromCodes.count, image.count)
         XCTAssertLessThanOrEqual(zip(fromCodes.scalars, image.scalars).map { abs($0 - $1) }.max()!, 1e-5)
         let prior = try XCTUnwrap(model.prior)
-        let global = SemanticPrior.globalCodes(local: enc.codes, config: model.config)
+        let global = model.config.globalCodes(local: enc.codes)
         XCTAssertEqual(global.values, Golden.ints("prior_input_codes").values)
         assertMatchesGolden(prior.logits(global), "prior_logits", tol: 1e-4)
     }

@@ -51,10 +51,22 @@ final class SemanticPriorTests: XCTestCase {
 
     func testGoldenCodesAreGlobalOfLocal() {
         let local = Golden.ints("codes_local")
-        let global = SemanticPrior.globalCodes(local: local, config: Self.config)
+        let global = Self.config.globalCodes(local: local)
         XCTAssertEqual(global, Golden.ints("prior_input_codes"))
-        XCTAssertEqual(SemanticPrior.localCodes(global: global, config: Self.config), local)
-        XCTAssertEqual(SemanticPrior.localCodes(global: Golden.ints("codes_global"), config: Self.config), local)
+        XCTAssertEqual(Self.config.localCodes(global: global), local)
+        XCTAssertEqual(Self.config.localCodes(global: Golden.ints("codes_global")), local)
+    }
+
+    func testCodeLayoutOfOnePosition() {
+        let c = Self.config                                  // N = 3 slots, M = 4 blocks, P = 8 codes
+        XCTAssertEqual((0..<12).map { c.block(atPosition: $0) }, [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3])
+        XCTAssertEqual(c.globalCodeRange(block: 0), 0..<8)
+        XCTAssertEqual(c.globalCodeRange(block: 3), 24..<32)
+        XCTAssertEqual(c.globalCode(local: 5, block: 2), 21)
+        XCTAssertEqual(c.localCode(global: 21, block: 2), 5)
+        XCTAssertNil(c.localCode(global: 21, block: 1), "id 21 is block 2's")
+        XCTAssertNil(c.localCode(global: 32, block: 3), "past the vocabulary")
+        XCTAssertNil(c.localCode(global: -1, block: 0))
     }
 
     func testTensorNamesAndShapes() {
@@ -84,20 +96,20 @@ final class SemanticPriorTests: XCTestCase {
         XCTAssertTrue(prior.layers[0].selfAttention.outProjection.bias!.scalars.allSatisfy { $0 == 0 })
     }
 
-    // MARK: KV cache
+    // MARK: Cached decoding
 
     private func assertCachedStepsMatch(_ prior: SemanticPrior, _ codes: IntTensor, tol: Float = 1e-5,
                                         file: StaticString = #filePath, line: UInt = #line) {
         let b = codes.shape[0], t = codes.shape[1], k = prior.vocabularySize
         let full = prior.logits(codes)
-        let cache = prior.makeKVCache(batch: b)
+        let state = prior.makeDecodingState(batch: b)
         var worst: Float = 0
         for pos in 0..<t {
             let previous: IntTensor? = pos == 0 ? nil
                 : IntTensor((0..<b).map { codes.values[$0 * t + pos - 1] }, shape: [b])
-            let step = prior.step(cache, previousCodes: previous)
+            let step = prior.step(state, previousCodes: previous)
             XCTAssertEqual(step.shape, [b, k], file: file, line: line)
-            XCTAssertEqual(cache.length, pos + 1, file: file, line: line)
+            XCTAssertEqual(state.length, pos + 1, file: file, line: line)
             for i in 0..<b {
                 for j in 0..<k {
                     worst = max(worst, abs(step.data[i * k + j] - full.data[(i * t + pos) * k + j]))
@@ -214,7 +226,7 @@ final class SemanticPriorTests: XCTestCase {
                 XCTAssertTrue(v >= Int32(block * p) && v < Int32((block + 1) * p), "id \(v) at position \(i % 12)")
                 used.insert(v)
             }
-            _ = SemanticPrior.localCodes(global: s, config: Self.config)
+            _ = Self.config.localCodes(global: s)
         }
         XCTAssertGreaterThan(used.count, 20, "expected most of the 32 ids to appear")
 

@@ -103,16 +103,25 @@ final class ModuleTests: XCTestCase {
         XCTAssertTrue(net.parameters().isEmpty)
     }
 
-    func testDropoutOnlyWhileTraining() {
-        let d = Dropout(0.5)
-        var rng = RandomGenerator(seed: 1)
+    func testDropoutDropsAtItsRateFromItsStream() {
+        let d = Dropout(p: 0.5, rng: RandomGenerator(seed: 1))
         let x = Tensor(repeating: 1, shape: [10_000])
-        let y = d(x, rng: &rng)
+        let y = d(x)
         let zeros = y.scalars.filter { $0 == 0 }.count
         XCTAssertEqual(Double(zeros) / 10_000, 0.5, accuracy: 0.03)
         XCTAssertEqual(y.scalars.filter { $0 != 0 }.first, 2, "kept values rescaled by 1/(1-p)")
-        d.train(false)
-        XCTAssertEqual(d(x, rng: &rng).scalars, x.scalars)
+        // The same seed drops the same elements; the stream moves on, so the next site differs.
+        XCTAssertEqual(Dropout(p: 0.5, rng: RandomGenerator(seed: 1))(x).scalars, y.scalars)
+        XCTAssertNotEqual(d(x).scalars, y.scalars)
+        // Probability 0 passes the input through and draws nothing.
+        let none = Dropout(p: 0, rng: RandomGenerator(seed: 1))
+        XCTAssertEqual(none(x).scalars, x.scalars)
+        XCTAssertEqual(none.drop(x, p: 0).scalars, x.scalars)
+        XCTAssertEqual(none.rng, RandomGenerator(seed: 1))
+        // Another probability from the same stream (the decoder's position dropout).
+        let quarter = none.drop(x, p: 0.25).scalars
+        XCTAssertEqual(Double(quarter.filter { $0 == 0 }.count) / 10_000, 0.25, accuracy: 0.03)
+        XCTAssertNotEqual(none.rng, RandomGenerator(seed: 1))
     }
 }
 

@@ -18,7 +18,7 @@ final class CodeCacheTests: XCTestCase {
         XCTAssertEqual(CodeCache.encode(images, model: model, seed: 4, batchSize: 5).codes.values, cache.codes.values)
         XCTAssertNotEqual(CodeCache.encode(images, model: model, seed: 5, batchSize: 5).codes.values, cache.codes.values)
         // Every row is a valid code set: each position's id lies in its block.
-        XCTAssertNoThrow(SemanticPrior.localCodes(global: cache.codes, config: model.config))
+        XCTAssertNoThrow(model.config.localCodes(global: cache.codes))
     }
 
     func testCacheFileIsReusedOnlyForTheSourceItRecords() throws {

@@ -1,9 +1,25 @@
 // Scaled dot-product attention as one op: batched GEMMs around a row softmax, with a hand-written backward
-// so training does not record the score matrix three times.
+// so training does not record the score matrix three times. Attention over a key/value cache, one query
+// position at a time, is KeyValueCache.attend (KeyValueCache.swift).
 
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// In place: `row[0..<count]` becomes softmax(scale · row), computed stably (the row's maximum is subtracted
+/// before exponentiating); entries of −∞ get probability 0. At least one entry must be finite.
+///
+/// The engine's one row softmax over contiguous scores: attention, attention over a key/value cache and the
+/// temperature/top-k sampler all normalise through it.
+@inline(__always)
+func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int, scale: Float) {
+    var m = -Float.infinity
+    for j in 0..<count { row[j] *= scale; m = max(m, row[j]) }
+    var z: Float = 0
+    for j in 0..<count { let e = expf(row[j] - m); row[j] = e; z += e }
+    let inv = 1 / z
+    for j in 0..<count { row[j] *= inv }
+}
 
 /// In place: each row of raw scores becomes softmax(scale · row) over its visible keys, zero elsewhere.
 /// Row r is query r % queries; with a causal shift it sees keys 0 ... (r % queries) + shift.
@@ -13,12 +29,7 @@ func scaledSoftmaxRows(_ scores: UnsafeMutablePointer<Float>, rows: Int, queries
     parallelItems(rows, costPerItem: keys * 4) { r in
         let row = scores + r * keys
         let visible = causalShift.map { min(keys, r % queries + $0 + 1) } ?? keys
-        var m = -Float.infinity
-        for j in 0..<visible { row[j] *= scale; m = max(m, row[j]) }
-        var z: Float = 0
-        for j in 0..<visible { let e = expf(row[j] - m); row[j] = e; z += e }
-        let inv = 1 / z
-        for j in 0..<visible { row[j] *= inv }
+        softmaxRow(row, count: visible, scale: scale)
         for j in visible..<keys { row[j] = 0 }
     }
 }
@@ -82,32 +93,5 @@ public func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor,
             return [gq, gk, gv]
         }
     }
-    return out
-}
-
-/// Attention of `q` over the first `length` rows of preallocated key/value buffers: a key/value cache.
-/// Inference only (not recorded).
-///
-/// - `q`: `[..., Tq, D]` — the queries for the last Tq of the `length` cached positions (causal among them).
-/// - `keys`: `[..., capacity, D]`, `values`: `[..., capacity, Dv]`, valid rows `0..<length`.
-/// Returns `[..., Tq, Dv]`.
-public func cachedAttention(_ q: Tensor, keys: Tensor, values: Tensor, length: Int, scale: Float? = nil) -> Tensor {
-    let lead = Array(q.shape.dropLast(2))
-    let tq = q.shape[q.rank - 2], d = q.shape[q.rank - 1]
-    let cap = keys.shape[keys.rank - 2], dv = values.shape[values.rank - 1]
-    precondition(Array(keys.shape.dropLast(2)) == lead && Array(values.shape.dropLast(2)) == lead
-                 && keys.shape.last == d && values.shape[values.rank - 2] == cap,
-                 "cachedAttention shapes: q \(q.shape), keys \(keys.shape), values \(values.shape)")
-    precondition(length >= tq && length <= cap, "cachedAttention: length \(length) for \(tq) queries and capacity \(cap)")
-    let batch = lead.reduce(1, *)
-    let alpha = scale ?? 1 / Float(d).squareRoot()
-    let shift = length - tq
-    let probs = Tensor(zeros: [batch, tq, length], zeroed: false)
-    gemmBatched(transA: false, transB: true, batch: batch, m: tq, n: length, k: d,
-                a: q.data, aStride: tq * d, b: keys.data, bStride: cap * d, c: probs.data, cStride: tq * length)
-    scaledSoftmaxRows(probs.data, rows: batch * tq, queries: tq, keys: length, causalShift: shift, scale: alpha)
-    let out = Tensor(zeros: lead + [tq, dv], zeroed: false)
-    gemmBatched(transA: false, transB: false, batch: batch, m: tq, n: dv, k: length,
-                a: probs.data, aStride: tq * length, b: values.data, bStride: cap * dv, c: out.data, cStride: tq * dv)
     return out
 }

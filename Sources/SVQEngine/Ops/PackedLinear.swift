@@ -16,7 +16,7 @@ import Dispatch
 /// `linear(x, weight:, bias:)` for inference, with the weight packed once at init.
 ///
 /// The packed copy is taken at the first product of at least `minimumRows` rows: later changes to the weight
-/// tensor are not seen, so make one per decoding run (the key/value caches do). No gradients are recorded. Without oneDNN it computes
+/// tensor are not seen, so make one per decoding run (the prior's `DecodingState` does). No gradients are recorded. Without oneDNN it computes
 /// `linear` on the weight tensor it was given.
 public final class PackedLinear {
     public let inFeatures: Int

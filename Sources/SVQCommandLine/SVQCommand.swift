@@ -4,15 +4,16 @@ import ArgumentParser
 import Foundation
 import SVQEngine
 
-@main
-struct SVQCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct SVQCommand: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "svq",
         abstract: "Semantic vector-quantized image representations: import, inspect and run SVQ models.",
         subcommands: [EncodeCommand.self, DecodeCommand.self, SampleCommand.self, EditCommand.self, TrainCommand.self, TrainPriorCommand.self, EvalCommand.self, ImportOfficial.self, ExportONNXCommand.self, Info.self, DataCommand.self]
     )
 
-    static func main() {
+    package static func main() {
         // Line-buffered stdout, so that messages redirected to a log file (a run in the background) appear
         // when printed and in order with the progress lines on stderr, not when the process exits.
         setvbuf(stdout, nil, _IOLBF, 0)

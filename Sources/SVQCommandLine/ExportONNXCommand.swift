@@ -7,8 +7,10 @@ import SVQModels
 import SVQONNX
 import SVQTrain
 
-struct ExportONNXCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct ExportONNXCommand: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "export-onnx",
         abstract: "Export a model as ONNX graphs (encoder, decoder memory and step, dVAE decoder and encoder, prior step).",
         usage: "svq export-onnx [MODEL] OUT_DIR [options]",
@@ -34,7 +36,7 @@ struct ExportONNXCommand: ParsableCommand {
     @Flag(help: "Also write reference.safetensors: inputs and our outputs for them.") var writeReferenceOutputs = false
     @Option(help: "Images in the reference outputs.") var referenceBatch = 2
 
-    func validate() throws {
+    package func validate() throws {
         guard (1...2).contains(paths.count) else {
             throw ValidationError("expected [MODEL] OUT_DIR, got \(paths.count) paths")
         }
@@ -44,7 +46,7 @@ struct ExportONNXCommand: ParsableCommand {
         guard referenceBatch >= 1 else { throw ValidationError("--reference-batch must be at least 1") }
     }
 
-    func run() throws {
+    package func run() throws {
         let svq = try loadExportedModel()
         svq.freeze()
         svq.train(false)

@@ -5,7 +5,9 @@ import ArgumentParser
 import Foundation
 
 /// How the prior samples scenes (`svq sample`, `svq eval`).
-struct PriorSamplingOptions: ParsableArguments {
+package struct PriorSamplingOptions: ParsableArguments {
+    package init() {}
+
     @Option(name: .customLong("prior-temperature"), help: "Sampling temperature of the prior (default: 1).")
     var temperatureOption: Float?
     @Option(name: .customLong("prior-top-k"), help: "Keep the prior's k most likely codes at each step (default: all).")
@@ -14,15 +16,15 @@ struct PriorSamplingOptions: ParsableArguments {
     @Option(name: .customLong("temperature"), help: .hidden) var oldTemperature: Float?
     @Option(name: .customLong("top-k"), help: .hidden) var oldTopK: Int?
 
-    var temperature: Float { temperatureOption ?? oldTemperature ?? 1 }
-    var topK: Int? { topKOption ?? oldTopK }
+    package var temperature: Float { temperatureOption ?? oldTemperature ?? 1 }
+    package var topK: Int? { topKOption ?? oldTopK }
 
-    var renamed: [RenamedOption] {
+    package var renamed: [RenamedOption] {
         [RenamedOption(old: "--temperature", new: "--prior-temperature", oldGiven: oldTemperature != nil, newGiven: temperatureOption != nil),
          RenamedOption(old: "--top-k", new: "--prior-top-k", oldGiven: oldTopK != nil, newGiven: topKOption != nil)]
     }
 
-    func validate() throws {
+    package func validate() throws {
         try announce(renamed)
         guard temperature > 0 && temperature.isFinite else {
             throw ValidationError("--prior-temperature must be positive and finite, got \(temperature)")
@@ -32,7 +34,9 @@ struct PriorSamplingOptions: ParsableArguments {
 }
 
 /// How the decoder draws image tokens (`svq decode`, `svq sample`, `svq eval`).
-struct DecodingOptions: ParsableArguments {
+package struct DecodingOptions: ParsableArguments {
+    package init() {}
+
     @Option(help: """
         Draw the decoder's image tokens at this temperature instead of taking the most likely (default: greedy \
         in decode and eval, 0.75 in sample).
@@ -62,13 +66,13 @@ struct DecodingOptions: ParsableArguments {
 }
 
 /// An option's old spelling, hidden from help and kept working for scripts written before the rename.
-struct RenamedOption: Equatable {
+package struct RenamedOption: Equatable {
     var old: String
     var new: String
-    var oldGiven: Bool
+    package var oldGiven: Bool
     var newGiven: Bool
 
-    var note: String { "note: \(old) is deprecated; use \(new)" }
+    package var note: String { "note: \(old) is deprecated; use \(new)" }
 }
 
 /// A note on stderr for each old spelling given; an error when a value is given under both names.

@@ -8,7 +8,7 @@ import SVQModels
 import SVQTrain
 
 /// Where `svq train` and `svq train-prior` differ in their run options' defaults and wording.
-struct TrainingRunDefaults {
+package struct TrainingRunDefaults {
     var runFolder: String
     /// What one batch holds ("Images", "Code sets").
     var batchItems: String
@@ -18,29 +18,31 @@ struct TrainingRunDefaults {
 }
 
 /// A training command, by its run options' defaults.
-protocol TrainingRunKind {
+package protocol TrainingRunKind {
     static var defaults: TrainingRunDefaults { get }
 }
 
-struct TrainingRunOptions<Kind: TrainingRunKind>: ParsableArguments {
+package struct TrainingRunOptions<Kind: TrainingRunKind>: ParsableArguments {
+    package init() {}
+
     @Option(name: .customLong("run"), help: "Run folder for the checkpoint, metrics and final model.")
-    var runPath = Kind.defaults.runFolder
-    @Option(help: "Training steps.") var steps = 20_000
-    @Option(help: "\(Kind.defaults.batchItems) per step.") var batchSize = Kind.defaults.batchSize
-    @Option(help: "Seed of the initialisation or encoding, the data order, dropout and noise.") var seed: UInt64 = 0
+    package var runPath = Kind.defaults.runFolder
+    @Option(help: "Training steps.") package var steps = 20_000
+    @Option(help: "\(Kind.defaults.batchItems) per step.") package var batchSize = Kind.defaults.batchSize
+    @Option(help: "Seed of the initialisation or encoding, the data order, dropout and noise.") package var seed: UInt64 = 0
     @Option(help: "Checkpoint every N steps (default: \(Kind.defaults.checkpointEvery); with --resume, the run's own).")
-    var checkpointEvery: Int?
+    package var checkpointEvery: Int?
     @Option(help: "Log every N steps (default: \(Kind.defaults.logEvery); with --resume, the run's own).")
-    var logEvery: Int?
+    package var logEvery: Int?
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Use the official schedules (30k-step warm-up; in train also temperature annealing) instead of ones scaled to --steps.")
     var officialSchedules = false
-    @Flag(help: "Continue from RUN/checkpoint.safetensors.") var resume = false
+    @Flag(help: "Continue from RUN/checkpoint.safetensors.") package var resume = false
 
-    var run: RunFolder { RunFolder(URL(fileURLWithPath: runPath)) }
+    package var run: RunFolder { RunFolder(URL(fileURLWithPath: runPath)) }
 
     /// The trainer's options for these flags.
-    func options<Options: TrainingOptions>(_: Options.Type = Options.self) -> Options {
+    package func options<Options: TrainingOptions>(_: Options.Type = Options.self) -> Options {
         Options(steps: steps, batchSize: batchSize, seed: seed, officialSchedules: officialSchedules)
     }
 
@@ -52,7 +54,7 @@ struct TrainingRunOptions<Kind: TrainingRunKind>: ParsableArguments {
 
     /// How often the run checkpoints and logs: the flags, else on --resume the checkpoint's own settings,
     /// else the command's defaults. Prints a line for each flag that overrides a stored setting.
-    func loopSettings() throws -> LoopSettings {
+    package func loopSettings() throws -> LoopSettings {
         let defaults = LoopSettings(checkpointEvery: Kind.defaults.checkpointEvery, logEvery: Kind.defaults.logEvery)
         let stored = resume ? try LoopSettings.stored(inCheckpoint: run.checkpoint) : nil
         let resolved = LoopSettings.resolve(checkpointEvery: checkpointEvery, logEvery: logEvery, stored: stored, defaults: defaults)

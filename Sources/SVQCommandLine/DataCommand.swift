@@ -4,8 +4,10 @@ import ArgumentParser
 import Foundation
 import SVQData
 
-struct DataCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct DataCommand: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Make datasets.",
         subcommands: [Sprites.self]

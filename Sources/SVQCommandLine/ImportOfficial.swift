@@ -4,8 +4,10 @@ import ArgumentParser
 import Foundation
 import SVQModels
 
-struct ImportOfficial: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct ImportOfficial: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "import-official",
         abstract: "Convert an official SVQ checkpoint (and optionally its prior) to an SVQ weights file.",
         discussion: """
@@ -27,7 +29,7 @@ struct ImportOfficial: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Where to write our weights file.")
     var output: String
 
-    func run() throws {
+    package func run() throws {
         let model = try SVQModel(officialArguments: URL(fileURLWithPath: configPath), svq: URL(fileURLWithPath: svqPath),
                                  prior: priorPath.map { URL(fileURLWithPath: $0) })
         try model.save(to: URL(fileURLWithPath: output))

@@ -4,13 +4,15 @@ import ArgumentParser
 import Foundation
 import SVQModels
 
-struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a weights file's configuration and sizes.")
+package struct Info: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(abstract: "Print a weights file's configuration and sizes.")
 
     @Argument(help: "An SVQ weights file.")
     var model: String
 
-    func run() throws {
+    package func run() throws {
         let m = try SVQModel(contentsOf: URL(fileURLWithPath: model))
         let c = m.config
         print("""

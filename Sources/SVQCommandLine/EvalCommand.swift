@@ -9,8 +9,10 @@ import SVQTrain
 
 extension DatasetSplit: ExpressibleByArgument {}
 
-struct EvalCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct EvalCommand: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Evaluate a model on a held-out split: reconstruction, code usage, factor alignment, generation accuracy.",
         discussion: """
@@ -24,8 +26,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Folder of PNG images.") var data: String
     @Option(help: "Split: \(DatasetSplit.allCases.map(\.rawValue).joined(separator: ", ")).") var split = DatasetSplit.test
     @Option(help: "Evaluate at most this many images of the split.") var limit = 512
-    @Option(name: [.customShort("n"), .long], help: "Prior samples for generation accuracy (0 skips).") var samples = 128
-    @OptionGroup var prior: PriorSamplingOptions
+    @Option(name: [.customShort("n"), .long], help: "Prior samples for generation accuracy (0 skips).") package var samples = 128
+    @OptionGroup package var prior: PriorSamplingOptions
     @OptionGroup var decoding: DecodingOptions
     @Option(help: "Seed of the slot noise and the prior samples.") var seed: UInt64 = 0
     @Option(help: "Output folder.") var out = "runs/eval"
@@ -33,7 +35,7 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var threads: ThreadsOption
 
     /// The library's options from the flags.
-    var options: EvaluationOptions {
+    package var options: EvaluationOptions {
         get throws {
             var o = EvaluationOptions()
             o.split = split
@@ -48,11 +50,11 @@ struct EvalCommand: ParsableCommand {
         }
     }
 
-    func validate() throws {
+    package func validate() throws {
         do { try options.validate() } catch let error as EvaluationError { throw ValidationError(error.description) }
     }
 
-    func run() throws {
+    package func run() throws {
         let options = try self.options
         let outDir = URL(fileURLWithPath: out)
         try checkWritableFolder(outDir, role: "output folder")

@@ -6,7 +6,9 @@ import SVQModels
 import SVQTrain
 
 /// Model sizes: a preset, optionally with some sizes replaced.
-struct ModelSizeOptions: ParsableArguments {
+package struct ModelSizeOptions: ParsableArguments {
+    package init() {}
+
     @Option(help: "Model preset: \(SVQConfig.presets.keys.sorted().joined(separator: ", ")).")
     var preset = "cpu-sprites-wide"
     @Option(help: "Slots N.") var slots: Int?
@@ -35,8 +37,10 @@ struct ModelSizeOptions: ParsableArguments {
     }
 }
 
-struct TrainCommand: ParsableCommand, TrainingRunKind {
-    static let configuration = CommandConfiguration(
+package struct TrainCommand: ParsableCommand, TrainingRunKind {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train an SVQ model on a folder of PNG images.",
         discussion: """
@@ -46,14 +50,14 @@ struct TrainCommand: ParsableCommand, TrainingRunKind {
         from the checkpoint with the same batches, random streams and checkpoint and log intervals.
         """)
 
-    static let defaults = TrainingRunDefaults(runFolder: "runs/svq", batchItems: "Images", batchSize: 32,
+    package static let defaults = TrainingRunDefaults(runFolder: "runs/svq", batchItems: "Images", batchSize: 32,
                                               checkpointEvery: 250, logEvery: 10)
 
     @Option(help: "Folder of PNG images.") var data: String
     @OptionGroup var sizes: ModelSizeOptions
-    @OptionGroup var runOptions: TrainingRunOptions<TrainCommand>
+    @OptionGroup package var runOptions: TrainingRunOptions<TrainCommand>
 
-    func run() throws {
+    package func run() throws {
         runOptions.prepareEngine()
         let options: SVQTrainingOptions = runOptions.options()
         let config = try sizes.config()

@@ -5,8 +5,10 @@ import Foundation
 import SVQModels
 import SVQTrain
 
-struct TrainPriorCommand: ParsableCommand, TrainingRunKind {
-    static let configuration = CommandConfiguration(
+package struct TrainPriorCommand: ParsableCommand, TrainingRunKind {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "train-prior",
         abstract: "Train the semantic prior of a trained SVQ model.",
         discussion: """
@@ -17,7 +19,7 @@ struct TrainPriorCommand: ParsableCommand, TrainingRunKind {
         RUN/model.safetensors (the input model with the trained prior) at the end.
         """)
 
-    static let defaults = TrainingRunDefaults(runFolder: "runs/prior", batchItems: "Code sets", batchSize: 40,
+    package static let defaults = TrainingRunDefaults(runFolder: "runs/prior", batchItems: "Code sets", batchSize: 40,
                                               checkpointEvery: 500, logEvery: 50)
 
     @Option(help: "The trained SVQ model (weights file).") var model: String
@@ -26,9 +28,9 @@ struct TrainPriorCommand: ParsableCommand, TrainingRunKind {
     var priorWidth: Int?
     @Option(help: "… with this many transformer layers (official: 8).") var priorLayers: Int?
     @Option(help: "… with this many attention heads (official: 4).") var priorHeads: Int?
-    @OptionGroup var runOptions: TrainingRunOptions<TrainPriorCommand>
+    @OptionGroup package var runOptions: TrainingRunOptions<TrainPriorCommand>
 
-    func run() throws {
+    package func run() throws {
         runOptions.prepareEngine()
         var sizes: PriorConfig?
         if priorWidth != nil || priorLayers != nil || priorHeads != nil {

@@ -6,7 +6,7 @@ import SVQ
 import SVQData
 
 /// The codes file `svq encode` writes and `svq decode` reads.
-struct CodesFile: Codable {
+package struct CodesFile: Codable {
     var numSlots: Int
     var numBlocks: Int
     var codebookSize: Int
@@ -15,7 +15,9 @@ struct CodesFile: Codable {
 }
 
 /// Options shared by the runtime commands.
-struct RuntimeModelOption: ParsableArguments {
+package struct RuntimeModelOption: ParsableArguments {
+    package init() {}
+
     @Option(help: "Model weights file.") var model = defaultModelPath
 
     func load() throws -> SVQ.Model {
@@ -43,8 +45,10 @@ func formatCodes(_ codes: [Int32], slots n: Int, blocks m: Int) -> String {
     (0..<n).map { s in "slot \(s): " + (0..<m).map { String(codes[s * m + $0]) }.joined(separator: " ") }.joined(separator: "\n")
 }
 
-struct EncodeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct EncodeCommand: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "encode", abstract: "Print an image's codes: one line per object (slot), one code per block (factor).")
 
     @Argument(help: "PNG image (resized to the model's size if needed).") var image: String
@@ -53,7 +57,7 @@ struct EncodeCommand: ParsableCommand {
     @Option(help: "Also write the codes as JSON (input of `svq decode`).") var json: String?
     @Option(help: "Also write a PNG of each slot's attention mask beside the image.") var masks: String?
 
-    func run() throws {
+    package func run() throws {
         let m = try model.load()
         let info = m.info
         let pixels = try readImage(image, size: info.imageSize)
@@ -82,8 +86,10 @@ struct EncodeCommand: ParsableCommand {
     }
 }
 
-struct DecodeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "decode", abstract: "Decode codes (JSON from `svq encode --json`) to an image.")
+package struct DecodeCommand: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(commandName: "decode", abstract: "Decode codes (JSON from `svq encode --json`) to an image.")
 
     @Argument(help: "Codes JSON: {\"codes\": [[[code per block] per slot] per image], …}.") var codes: String
     @OptionGroup var model: RuntimeModelOption
@@ -95,11 +101,11 @@ struct DecodeCommand: ParsableCommand {
     @Option(name: .customLong("candidates"), help: .hidden) var oldCandidates: Int?
 
     /// The decoder's temperature (nil: greedy) and candidates, the old spellings included.
-    var decoder: (temperature: Float?, candidates: Int) {
+    package var decoder: (temperature: Float?, candidates: Int) {
         get throws { try decoding.resolved(defaultTemperature: oldTemperature, oldCandidates: oldCandidates) }
     }
 
-    func validate() throws {
+    package func validate() throws {
         try announce([
             RenamedOption(old: "--temperature", new: "--decode-temperature", oldGiven: oldTemperature != nil,
                           newGiven: decoding.decodeTemperature != nil),
@@ -109,7 +115,7 @@ struct DecodeCommand: ParsableCommand {
         _ = try decoder
     }
 
-    func run() throws {
+    package func run() throws {
         let (temperature, candidates) = try decoder
         let m = try model.load()
         let json = JSONDecoder()
@@ -128,32 +134,34 @@ struct DecodeCommand: ParsableCommand {
     }
 }
 
-struct SampleCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sample", abstract: "Sample new scenes from the semantic prior and decode them.")
+package struct SampleCommand: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(commandName: "sample", abstract: "Sample new scenes from the semantic prior and decode them.")
 
     @OptionGroup var model: RuntimeModelOption
-    @Option(name: [.customShort("n"), .long], help: "Number of scenes.") var samples = 16
+    @Option(name: [.customShort("n"), .long], help: "Number of scenes.") package var samples = 16
     @Option(name: .shortAndLong, help: "Output PNG grid.") var output = "samples.png"
     @Option(help: "Seed.") var seed: UInt64 = 0
-    @OptionGroup var prior: PriorSamplingOptions
+    @OptionGroup package var prior: PriorSamplingOptions
     @OptionGroup var decoding: DecodingOptions
     @Flag(help: "Decode with the most likely image token at each step instead (deterministic, as the official code).")
     var greedyDecode = false
 
     /// The decoder's temperature (nil: greedy) and candidates.
-    var decoder: (temperature: Float?, candidates: Int) {
+    package var decoder: (temperature: Float?, candidates: Int) {
         // Greedy decoding loses objects: where an object's first token is less likely than background, argmax
         // writes background and the object never starts. Drawing tokens at 0.75 kept the object count of the
         // held-out scenes (3.5 per scene against 3.0 greedy) on the bundled model's validation split.
         get throws { try decoding.resolved(defaultTemperature: 0.75, greedy: greedyDecode) }
     }
 
-    func validate() throws {
+    package func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1, got \(samples)") }
         _ = try decoder
     }
 
-    func run() throws {
+    package func run() throws {
         let (decodeTemperature, candidates) = try decoder
         let n = samples
         let m = try model.load()
@@ -172,8 +180,10 @@ struct SampleCommand: ParsableCommand {
     }
 }
 
-struct EditCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct EditCommand: ParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "edit",
         abstract: "Change one code of an image and decode it (the paper's latent traversal).",
         discussion: "Encodes IMAGE, sets code (--slot, --block) to --code, and decodes. Without --code, writes every value of that code side by side.")
@@ -186,7 +196,7 @@ struct EditCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output PNG.") var output: String
     @Option(help: "Seed of the encoding.") var seed: UInt64 = 0
 
-    func run() throws {
+    package func run() throws {
         let m = try model.load()
         let info = m.info
         guard (0..<info.numSlots).contains(slot) else { throw ValidationError("--slot must be in 0..<\(info.numSlots)") }
