@@ -29,6 +29,11 @@
  * - Params structs come from svq_*_default_params() and are passed by pointer; NULL means the defaults.
  * - Nothing in the library aborts on bad input: NULL pointers, wrong sizes, NaN or infinite pixels,
  *   out-of-range codes, bad files and freed model handles all return an error status.
+ * - Outputs are never NaN or infinite. A file's weights are checked to be finite when it loads, but finite
+ *   weights can still be large enough (1e20, say) to make a computation overflow; every call checks what it
+ *   computed (slot attention and slot distances in encode, token scores and pixels in decode, code scores
+ *   in prior sampling) and returns SVQ_STATUS_INVALID_MODEL, naming what overflowed, instead of results
+ *   drawn from NaN. Trained weights are many orders of magnitude below that.
  *
  * State, ownership and threads
  * - A struct svq_model is created by svq_model_load_file / svq_model_load_memory and owned by the caller
@@ -78,7 +83,8 @@ typedef enum svq_status {
     SVQ_STATUS_INVALID_VALUE    = 3, /* a NaN, infinite or out-of-range pixel; a code out of range */
     SVQ_STATUS_BUFFER_TOO_SMALL = 4, /* an output capacity is below what the call writes */
     SVQ_STATUS_IO_ERROR         = 5, /* the file cannot be opened or read */
-    SVQ_STATUS_INVALID_MODEL    = 6, /* not an SVQ weights file, truncated, corrupt or unsupported */
+    SVQ_STATUS_INVALID_MODEL    = 6, /* not an SVQ weights file, truncated, corrupt or unsupported; or finite
+                                        weights so large that a call's computation overflows float32 */
     SVQ_STATUS_NO_PRIOR         = 7, /* the model has no semantic prior */
     SVQ_STATUS_INTERNAL_ERROR   = 8  /* a bug in the library: please report it with the message */
 } svq_status;

@@ -84,14 +84,15 @@ public final class Model: @unchecked Sendable {
     ///   - masks: also return the per-object attention masks `[B, N, H, W]`.
     ///   - slots: also return the quantized slots `[B, N, S]`.
     /// - Throws: `SVQError` — `.shapeMismatch` (not `[B, imageSize, imageSize, imageChannels]`),
-    ///   `.invalidArgument` (B = 0), `.invalidValue` (a NaN, infinite or out-of-range pixel).
+    ///   `.invalidArgument` (B = 0), `.invalidValue` (a NaN, infinite or out-of-range pixel), `.invalidModel`
+    ///   (weights that make the computation overflow float32: a corrupt file).
     public func encode(_ images: ShapedArray<Float>, seed: UInt64 = 0, masks: Bool = false,
                        slots: Bool = false) throws -> EncodeResult {
         let b = try info.checkImageShape(images.shape)
         try checkPixels(images.scalars, shape: images.shape)
         let s = info.imageSize
         let nchw = nchwTensor(nhwc: images.scalars, batch: b, height: s, width: s, channels: info.imageChannels) { $0 }
-        return encode(nchw, seed: seed, masks: masks, slots: slots)
+        return try encode(nchw, seed: seed, masks: masks, slots: slots)
     }
 
     /// Encodes NHWC byte images `[B, H, W, C]` (0…255, read as value / 255). See the float overload.
@@ -100,14 +101,15 @@ public final class Model: @unchecked Sendable {
         let b = try info.checkImageShape(images.shape)
         let s = info.imageSize
         let nchw = nchwTensor(nhwc: images.scalars, batch: b, height: s, width: s, channels: info.imageChannels, unitPixel)
-        return encode(nchw, seed: seed, masks: masks, slots: slots)
+        return try encode(nchw, seed: seed, masks: masks, slots: slots)
     }
 
-    private func encode(_ nchw: Tensor, seed: UInt64, masks wantMasks: Bool, slots wantSlots: Bool) -> EncodeResult {
-        withoutGradients {
+    private func encode(_ nchw: Tensor, seed: UInt64, masks wantMasks: Bool, slots wantSlots: Bool) throws -> EncodeResult {
+        try computing {
             let b = nchw.shape[0], n = info.numSlots, s = info.imageSize
             var rng = RandomGenerator(seed: seed)
             let enc = model.encode(nchw, rng: &rng)
+            try enc.requireFinite()
             return EncodeResult(
                 codes: ShapedArray(trusted: enc.codes.values, shape: [b, n, info.numBlocks]),
                 masks: wantMasks ? ShapedArray(trusted: model.masks(enc).scalars, shape: [b, n, s, s]) : nil,
@@ -126,7 +128,8 @@ public final class Model: @unchecked Sendable {
     ///     changes an object loses. Costs about `candidates` decodes and encodes. 1: a single draw.
     /// - Throws: `SVQError` — `.shapeMismatch` (not `[B, N, M]`), `.invalidArgument` (B = 0, bad
     ///   temperature or top-k, candidates outside `1...maxDecodeCandidates` or above 1 with greedy
-    ///   decoding), `.invalidValue` (a code outside `0..<P`).
+    ///   decoding), `.invalidValue` (a code outside `0..<P`), `.invalidModel` (weights that make the
+    ///   computation overflow float32: a corrupt file).
     public func decode(_ codes: ShapedArray<Int32>, sampling: Sampling = .greedy,
                        seed: UInt64 = 0, candidates: Int = 1) throws -> ShapedArray<Float> {
         let images = try decodeNCHW(codes, sampling: sampling, seed: seed, candidates: candidates)
@@ -162,10 +165,10 @@ public final class Model: @unchecked Sendable {
             try checkDraw(temperature: temperature, topK: topK)
             tokenSampling = .sample(temperature: temperature, topK: topK)
         }
-        return withoutGradients {
+        return try computing {
             var rng = RandomGenerator(seed: seed)
             let local = IntTensor(codes.scalars, shape: [b, info.numSlots, info.numBlocks])
-            return model.decodeBestOf(codes: local, candidates: candidates, sampling: tokenSampling, rng: &rng)
+            return try model.decodeBestOf(codes: local, candidates: candidates, sampling: tokenSampling, rng: &rng)
         }
     }
 
@@ -181,7 +184,7 @@ public final class Model: @unchecked Sendable {
     ///   - topK: keep the k most likely codes at each step (nil: all).
     /// - Throws: `SVQError` — `.noPrior`, `.invalidArgument` (count < 1, bad temperature or top-k, a
     ///   mask without codes or codes without a mask), `.shapeMismatch`, `.invalidValue` (a fixed code
-    ///   outside `0..<P`).
+    ///   outside `0..<P`), `.invalidModel` (weights that make the computation overflow float32).
     public func samplePrior(count: Int, seed: UInt64 = 0, temperature: Float = 1, topK: Int? = nil,
                             fixed: ShapedArray<Int32>? = nil,
                             fixedMask: ShapedArray<Bool>? = nil) throws -> ShapedArray<Int32> {
@@ -213,9 +216,9 @@ public final class Model: @unchecked Sendable {
             globalFixed = model.config.globalCodes(local: IntTensor(masked, shape: [count, n, m]))
             mask = fixedMask.scalars
         }
-        let sampled = withoutGradients {
+        let sampled = try computing {
             var rng = RandomGenerator(seed: seed)
-            return prior.sample(batch: count, temperature: temperature, topK: topK, restrictToBlock: true,
+            return try prior.sample(batch: count, temperature: temperature, topK: topK, restrictToBlock: true,
                                 fixed: globalFixed, fixedMask: mask, rng: &rng)
         }
         var local = [Int32](repeating: 0, count: count * total)
@@ -242,5 +245,17 @@ public final class Model: @unchecked Sendable {
         let books = model.slotAttention.quantizer.codebooks   // [M, P, w]
         let values = Array(UnsafeBufferPointer(start: books.data + block * p * w, count: p * w))
         return ShapedArray(trusted: values, shape: [p, w])
+    }
+}
+
+extension Model {
+    /// Runs a model computation without gradients; weights that overflow float32 (the model layer's
+    /// `numericalOverflow`) are `.invalidModel`: the file is corrupt, whatever the input.
+    private func computing<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try withoutGradients(body)
+        } catch let error as SVQModelError where error.kind == .numericalOverflow {
+            throw SVQError(.invalidModel, error.message)
+        }
     }
 }

@@ -44,7 +44,7 @@ extension SVQError {
             self.init(.invalidModel, "not a valid safetensors file: \(error)")
         case let error as SVQModelError:
             switch error.kind {
-            case .invalidConfig, .unsupported, .tensorMismatch, .nonFiniteWeights:
+            case .invalidConfig, .unsupported, .tensorMismatch, .nonFiniteWeights, .numericalOverflow:
                 self.init(.invalidModel, error.message)
             }
         default:

@@ -94,7 +94,7 @@ public func evaluate(_ model: SVQModel, modelName: String, data: URL, options: E
     let evaluator = Evaluator(model: model, batchSize: options.batchSize,
                               decoding: options.decodeTemperature.map { .sample(temperature: $0, topK: nil) } ?? .greedy,
                               candidates: options.decodeCandidates)
-    let results = evaluator.run(images, seed: options.seed) { progress(.reconstructed($0, of: images.count)) }
+    let results = try evaluator.run(images, seed: options.seed) { progress(.reconstructed($0, of: images.count)) }
     let codes = IntTensor(results.flatMap { $0.codes.map(Int32.init) }, shape: [results.count, c.numSlots, c.numBlocks])
     let usage = CodeStatistics.usage(codes, prototypes: c.numPrototypes)
     var report = EvaluationReport(

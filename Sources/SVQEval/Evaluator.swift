@@ -31,11 +31,12 @@ public final class Evaluator {
 
     /// Encodes, reconstructs (dVAE, and decode from the codes) and takes masks of `images`, in batches;
     /// `progress` hears the number of images done after each batch.
-    public func run(_ images: [RGBImage], seed: UInt64, progress: (Int) -> Void = { _ in }) -> [ImageResult] {
+    /// - Throws: `SVQModelError.numericalOverflow` if the weights make the decoding non-finite.
+    public func run(_ images: [RGBImage], seed: UInt64, progress: (Int) -> Void = { _ in }) throws -> [ImageResult] {
         let c = model.config
         var rng = RandomGenerator(seed: seed)
         var out: [ImageResult] = []
-        withoutGradients {
+        try withoutGradients {
             var start = 0
             while start < images.count {
                 let part = Array(images[start..<min(images.count, start + batchSize)])
@@ -44,8 +45,8 @@ public final class Evaluator {
                 let masks = model.masks(encoding)                                  // [B, N, H, W]
                 let dvae = model.dvae.decode(tokens: model.dvae.tokens(x))
                 let decoded = candidates > 1
-                    ? model.decodeBestOf(codes: encoding.codes, candidates: candidates, sampling: decoding, rng: &rng)
-                    : model.decode(slots: encoding.slots, sampling: decoding, rng: &rng)
+                    ? try model.decodeBestOf(codes: encoding.codes, candidates: candidates, sampling: decoding, rng: &rng)
+                    : try model.decode(slots: encoding.slots, sampling: decoding, rng: &rng)
                 let dvaeImages = RGBImage.images(fromBatch: dvae), decodedImages = RGBImage.images(fromBatch: decoded)
                 let per = c.numSlots * c.imageSize * c.imageSize
                 for i in 0..<part.count {
@@ -79,14 +80,14 @@ public final class Evaluator {
         let c = model.config
         var rng = RandomGenerator(seed: seed)
         var codes: [Int32] = [], images: [RGBImage] = []
-        withoutGradients {
+        try withoutGradients {
             var done = 0
             while done < count {
                 let b = min(batchSize, count - done)
-                let global = prior.sample(batch: b, temperature: temperature, topK: topK, rng: &rng)
+                let global = try prior.sample(batch: b, temperature: temperature, topK: topK, rng: &rng)
                 let local = c.localCodes(global: global)
                 codes += local.values
-                images += RGBImage.images(fromBatch: model.decodeBestOf(codes: local, candidates: candidates,
+                images += RGBImage.images(fromBatch: try model.decodeBestOf(codes: local, candidates: candidates,
                                                                          sampling: decoding, rng: &rng))
                 done += b
                 progress(done)

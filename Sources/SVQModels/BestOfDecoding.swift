@@ -11,10 +11,11 @@ extension SVQModel {
     /// wins ties). With one candidate or greedy sampling this is `decode(codes:sampling:rng:)`.
     ///
     /// Memory stays near a plain decode of `max(B, 64)` images: candidates are drawn in rounds.
+    /// - Throws: `SVQModelError.numericalOverflow` as `decode(codes:sampling:rng:)` does.
     public func decodeBestOf(codes: IntTensor, candidates: Int, sampling: TokenSampling,
-                             rng: inout RandomGenerator) -> Tensor {
+                             rng: inout RandomGenerator) throws -> Tensor {
         precondition(candidates >= 1, "decodeBestOf: candidates must be at least 1")
-        if candidates == 1 || sampling == .greedy { return decode(codes: codes, sampling: sampling, rng: &rng) }
+        if candidates == 1 || sampling == .greedy { return try decode(codes: codes, sampling: sampling, rng: &rng) }
         let b = codes.shape[0], perSet = codes.count / max(b, 1)
         let c = config, imageCount = c.imageChannels * c.imageSize * c.imageSize
         let best = Tensor(zeros: [b, c.imageChannels, c.imageSize, c.imageSize], zeroed: false)
@@ -27,7 +28,7 @@ extension SVQModel {
             var repeated: [Int32] = []
             repeated.reserveCapacity(r * codes.count)
             for _ in 0..<r { repeated += codes.values }
-            let images = decode(codes: IntTensor(repeated, shape: [r * b] + codes.shape.dropFirst()),
+            let images = try decode(codes: IntTensor(repeated, shape: [r * b] + codes.shape.dropFirst()),
                                 sampling: sampling, rng: &rng)
             let again = encode(images, rng: &rng).codes.values
             for j in 0..<r {

@@ -75,8 +75,10 @@ public final class ImageDecoder: Module {
 
     /// Writes all T tokens autoregressively with a key/value cache. Returns the tokens `[B, T]` and, at each
     /// step, the margin between the two largest logits `[B, T]` (how decisive the choice was).
+    /// - Throws: `SVQModelError.numericalOverflow` when a step's logits are not finite: a token chosen from
+    ///   NaN scores would be silently meaningless.
     public func decode(memory: Tensor, sampling: TokenSampling = .greedy,
-                       rng: inout RandomGenerator) -> (tokens: IntTensor, margins: Tensor) {
+                       rng: inout RandomGenerator) throws -> (tokens: IntTensor, margins: Tensor) {
         let c = config
         let b = memory.shape[0], t = c.tokensPerImage, d = c.dModel, v = c.vocabSize
         let caches = transformer.makeCaches(memory: memory, capacity: t)
@@ -86,6 +88,7 @@ public final class ImageDecoder: Module {
         for step in 0..<t {
             let x = input + positions.narrowFirst(step, 1).reshaped([1, 1, d])
             let logits = head(transformer.step(x, caches: caches)).reshaped([b, v])
+            try requireFinite(logits, "the image decoder's token scores")
             let top2 = logits.topK(min(2, v))
             let chosen: IntTensor
             switch sampling {

@@ -14,6 +14,13 @@ public struct Encoding {
     public let attention: Tensor
     /// Training signal: mean((sg(e) − z)²) of the last iteration.
     public let commitment: Tensor
+
+    /// Throws `SVQModelError.numericalOverflow` if the slot attention or the slots went non-finite (weights
+    /// that overflow float32): codes chosen by distances to NaN slots would be silently meaningless.
+    public func requireFinite() throws {
+        try SVQModels.requireFinite(attention, "the slot attention's weights")
+        try SVQModels.requireFinite(commitment, "the slots' distances to their codes")
+    }
 }
 
 /// The SVQ model (Wu, Lee & Ahn, "Object-Centric Semantic Vector Quantization").
@@ -95,18 +102,23 @@ public final class SVQModel: Module {
     public func slots(codes: IntTensor) -> Tensor { slotAttention.quantizer.lookup(codes) }
 
     /// dVAE tokens `[B, T]` for slots `[B, N, S]`, decoded autoregressively with a key/value cache.
-    public func decodeTokens(slots: Tensor, sampling: TokenSampling = .greedy, rng: inout RandomGenerator) -> IntTensor {
-        imageDecoder.decode(memory: imageDecoder.memory(slots), sampling: sampling, rng: &rng).tokens
+    /// - Throws: `SVQModelError.numericalOverflow` if the weights make the decoder's scores non-finite.
+    public func decodeTokens(slots: Tensor, sampling: TokenSampling = .greedy, rng: inout RandomGenerator) throws -> IntTensor {
+        try imageDecoder.decode(memory: imageDecoder.memory(slots), sampling: sampling, rng: &rng).tokens
     }
 
     /// Images `[B, C, H, W]` in [0, 1] for local codes `[B, N, M]`.
-    public func decode(codes: IntTensor, sampling: TokenSampling = .greedy, rng: inout RandomGenerator) -> Tensor {
-        dvae.decode(tokens: decodeTokens(slots: slots(codes: codes), sampling: sampling, rng: &rng))
+    /// - Throws: `SVQModelError.numericalOverflow` if the weights make the scores or pixels non-finite.
+    public func decode(codes: IntTensor, sampling: TokenSampling = .greedy, rng: inout RandomGenerator) throws -> Tensor {
+        try decode(slots: slots(codes: codes), sampling: sampling, rng: &rng)
     }
 
     /// Images for slots `[B, N, S]` (e.g. straight from `encode`).
-    public func decode(slots: Tensor, sampling: TokenSampling = .greedy, rng: inout RandomGenerator) -> Tensor {
-        dvae.decode(tokens: decodeTokens(slots: slots, sampling: sampling, rng: &rng))
+    /// - Throws: `SVQModelError.numericalOverflow` if the weights make the scores or pixels non-finite.
+    public func decode(slots: Tensor, sampling: TokenSampling = .greedy, rng: inout RandomGenerator) throws -> Tensor {
+        let images = dvae.decode(tokens: try decodeTokens(slots: slots, sampling: sampling, rng: &rng))
+        try requireFinite(images, "the decoded pixels")
+        return images
     }
 
     // MARK: Official checkpoints

@@ -26,4 +26,15 @@ public enum ModelErrorKind: Sendable, Equatable, Hashable, CaseIterable {
     case tensorMismatch
     /// A weight that is NaN or infinite.
     case nonFiniteWeights
+    /// Finite weights that make a computation overflow float32 (scores or pixels that are NaN or infinite):
+    /// a corrupt or hostile file, since trained weights stay many orders of magnitude below that.
+    case numericalOverflow
+}
+
+/// Throws `.numericalOverflow` if a value of `tensor` is NaN or infinite. `what` names the values, plural.
+func requireFinite(_ tensor: Tensor, _ what: String) throws {
+    let p = tensor.data
+    for i in 0..<tensor.count where !p[i].isFinite {
+        throw SVQModelError(.numericalOverflow, "\(what) are not finite (\(p[i]) at index \(i)): the model's weights overflow float32, so the file is corrupt")
+    }
 }

@@ -23,7 +23,7 @@ extension SemanticPrior {
     /// and no gradients, whatever `isTraining` says.
     public func sample(batch: Int, temperature: Float = 1, topK: Int? = nil, restrictToBlock: Bool = true,
                        fixed: IntTensor? = nil, fixedMask: [Bool]? = nil,
-                       rng: inout RandomGenerator) -> IntTensor {
+                       rng: inout RandomGenerator) throws -> IntTensor {
         let total = sequenceLength, vocab = vocabularySize
         precondition(batch >= 1, "batch must be at least 1, got \(batch)")
         precondition((fixed == nil) == (fixedMask == nil), "fixed and fixedMask must be given together")
@@ -53,6 +53,7 @@ extension SemanticPrior {
         var previous: IntTensor? = nil
         for t in 0..<total {
             let logits = step(state, previousCodes: previous)   // [B, M·P]
+            try requireFinite(logits, "the prior's code scores")
             let ids = candidates(t)
             let drawn = sampleFromLogits(ids.count == vocab ? logits : logits.narrow(axis: 1, start: ids.lowerBound, length: ids.count),
                                          temperature: temperature, topK: topK, rng: &rng)

@@ -48,7 +48,7 @@ public enum ONNXReference {
 
             let decoder = model.imageDecoder
             let memory = decoder.memory(model.slots(codes: enc.codes))
-            let greedy = decoder.decode(memory: memory, sampling: .greedy, rng: &rng)
+            let greedy = try decoder.decode(memory: memory, sampling: .greedy, rng: &rng)
             try add("memory", memory)
             try add("tokens", greedy.tokens)
             try add("decoder_logits", decoder.logits(tokens: greedy.tokens, memory: memory))

@@ -100,7 +100,7 @@ func sampledRecompute(_ dec: ImageDecoder, slots: Tensor, reference: [Int32], to
     return RecomputeTiming(seconds: total, runs: 1, stepsTimed: steps, compared: steps * b, mismatches: mismatches)
 }
 
-func benchDecode(name: String, config: SVQConfig, batch b: Int, recomputeBudget: Double) -> DecodeResult {
+func benchDecode(name: String, config: SVQConfig, batch b: Int, recomputeBudget: Double) throws -> DecodeResult {
     let wall0 = now()
     var rng = RandomGenerator(seed: 7)
     let model = try! SVQModel(config: config, rng: &rng)
@@ -114,11 +114,11 @@ func benchDecode(name: String, config: SVQConfig, batch b: Int, recomputeBudget:
     let codes = IntTensor(codeValues, shape: [b, config.numSlots, config.numBlocks])
     let slots = model.slots(codes: codes)
 
-    return withoutGradients {
+    return try withoutGradients {
         // Cached: slots → memory → T steps with the key/value cache.
-        var decoded = dec.decode(memory: dec.memory(slots), rng: &rng)
-        let cachedRaw = measure(warmup: 1, minRuns: 3, maxRuns: 30, budget: 1.0) {
-            timed { decoded = dec.decode(memory: dec.memory(slots), rng: &rng) }
+        var decoded = try dec.decode(memory: dec.memory(slots), rng: &rng)
+        let cachedRaw = try measure(warmup: 1, minRuns: 3, maxRuns: 30, budget: 1.0) {
+            try timed { decoded = try dec.decode(memory: dec.memory(slots), rng: &rng) }
         }
         let cached = Timing(best: cachedRaw.best / per, median: cachedRaw.median / per, runs: cachedRaw.runs)
         let reference = decoded.tokens.values
@@ -159,8 +159,8 @@ func benchDecode(name: String, config: SVQConfig, batch b: Int, recomputeBudget:
         let dvaeRaw = measure(warmup: 1, minRuns: 3, maxRuns: 50, budget: 0.5) {
             timed { _ = model.dvae.decode(tokens: tokenTensor) }
         }
-        let fullRaw = measure(warmup: 1, minRuns: 3, maxRuns: 30, budget: 1.0) {
-            timed { _ = model.decode(codes: codes, rng: &rng) }
+        let fullRaw = try measure(warmup: 1, minRuns: 3, maxRuns: 30, budget: 1.0) {
+            try timed { _ = try model.decode(codes: codes, rng: &rng) }
         }
         return DecodeResult(
             configName: name, batch: b, tokensPerImage: tt, cached: cached, recompute: recompute, minMargin: minMargin,
@@ -170,12 +170,12 @@ func benchDecode(name: String, config: SVQConfig, batch b: Int, recomputeBudget:
     }
 }
 
-func runDecodeBenchmarks(recomputeBudget: Double) -> [DecodeResult] {
+func runDecodeBenchmarks(recomputeBudget: Double) throws -> [DecodeResult] {
     let configs: [(String, SVQConfig)] = [("tiny", tinyDecodeConfig), ("cpu-sprites", .cpuSprites)]
     var results: [DecodeResult] = []
     for (name, config) in configs {
         for b in [1, 8] {
-            results.append(benchDecode(name: name, config: config, batch: b, recomputeBudget: recomputeBudget))
+            results.append(try benchDecode(name: name, config: config, batch: b, recomputeBudget: recomputeBudget))
         }
     }
 

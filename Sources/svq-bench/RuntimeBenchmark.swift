@@ -117,7 +117,12 @@ func runPrepare(_ args: [String]) {
     let codes = withoutGradients { model.encode(images, noise: noise).codes }
     var decodeRng = RandomGenerator(seed: 0)
     let firstCodes = IntTensor(Array(codes.values[0..<(2 * c.numSlots * c.numBlocks)]), shape: [2, c.numSlots, c.numBlocks])
-    let decoded = withoutGradients { model.decode(codes: firstCodes, rng: &decodeRng) }
+    let decoded: Tensor
+    do {
+        decoded = try withoutGradients { try model.decode(codes: firstCodes, rng: &decodeRng) }
+    } catch {
+        fail("decoding the first images: \(error)")
+    }
 
     var writer = SafeTensorsWriter(metadata: ["format": "svq-bench-inputs", "seed": "\(seed)"])
     do {

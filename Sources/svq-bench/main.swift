@@ -102,20 +102,20 @@ struct Timing {
 /// Runs `body` (which returns the seconds it measured) after `warmup` untimed calls, at least `minRuns` times
 /// and until about `budget` seconds are spent (at most `maxRuns`).
 func measure(warmup: Int = 2, minRuns: Int = 5, maxRuns: Int = 400, budget: Double = 0.5,
-             _ body: () -> Double) -> Timing {
-    for _ in 0..<warmup { _ = body() }
+             _ body: () throws -> Double) rethrows -> Timing {
+    for _ in 0..<warmup { _ = try body() }
     var times: [Double] = []
     let start = now()
     while times.count < minRuns || (times.count < maxRuns && now() - start < budget) {
-        times.append(body())
+        times.append(try body())
     }
     times.sort()
     return Timing(best: times[0], median: times[times.count / 2], runs: times.count)
 }
 
-func timed(_ body: () -> Void) -> Double {
+func timed(_ body: () throws -> Void) rethrows -> Double {
     let t0 = now()
-    body()
+    try body()
     return now() - t0
 }
 
@@ -287,7 +287,7 @@ if options.runConv {
     print("")
 }
 
-let decodeResults = options.runDecode ? runDecodeBenchmarks(recomputeBudget: options.recomputeBudget) : []
+let decodeResults = options.runDecode ? try runDecodeBenchmarks(recomputeBudget: options.recomputeBudget) : []
 if options.runDecode { print("") }
 print("total time \(format(now() - benchStart, 1)) s")
 

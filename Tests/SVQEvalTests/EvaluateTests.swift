@@ -46,7 +46,7 @@ final class EvaluateTests: XCTestCase {
         let files = try ImageFolder(directory: folder).files
         XCTAssertEqual(files.count, 20)
         let images = try files[14..<16].map { try PNG.read(contentsOf: $0) }
-        let results = Evaluator(model: model, batchSize: 2).run(images, seed: 7)
+        let results = try Evaluator(model: model, batchSize: 2).run(images, seed: 7)
         XCTAssertEqual(r.reconstruction.images, 2)
         XCTAssertEqual(r.reconstruction.dvaeMSE, Evaluator.mse(images, results.map(\.dvaeReconstruction)))
         XCTAssertEqual(r.reconstruction.decodeMSE, Evaluator.mse(images, results.map(\.decoded)))

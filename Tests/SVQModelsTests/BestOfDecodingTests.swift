@@ -25,11 +25,11 @@ final class BestOfDecodingTests: XCTestCase {
         let codes = model.encode(Golden.tensor("images_nchw"), noise: Golden.tensor("slot_init_noise")).codes
         let drawn = TokenSampling.sample(temperature: 1, topK: nil)
         var a = RandomGenerator(seed: 4), b = RandomGenerator(seed: 4)
-        XCTAssertEqual(model.decodeBestOf(codes: codes, candidates: 1, sampling: drawn, rng: &a).scalars,
-                       model.decode(codes: codes, sampling: drawn, rng: &b).scalars)
+        XCTAssertEqual(try model.decodeBestOf(codes: codes, candidates: 1, sampling: drawn, rng: &a).scalars,
+                       try model.decode(codes: codes, sampling: drawn, rng: &b).scalars)
         // Greedy decoding draws one image whatever the candidates.
-        XCTAssertEqual(model.decodeBestOf(codes: codes, candidates: 5, sampling: .greedy, rng: &a).scalars,
-                       model.decode(codes: codes, sampling: .greedy, rng: &b).scalars)
+        XCTAssertEqual(try model.decodeBestOf(codes: codes, candidates: 5, sampling: .greedy, rng: &a).scalars,
+                       try model.decode(codes: codes, sampling: .greedy, rng: &b).scalars)
     }
 
     func testKeepsTheDrawWhoseReencodingAgreesMost() throws {
@@ -39,12 +39,12 @@ final class BestOfDecodingTests: XCTestCase {
         let b = codes.shape[0], k = 8, per = c.numSlots * c.numBlocks
         let drawn = TokenSampling.sample(temperature: 2, topK: nil)   // hot, so that draws differ
         var rng = RandomGenerator(seed: 2)
-        let best = model.decodeBestOf(codes: codes, candidates: k, sampling: drawn, rng: &rng)
+        let best = try model.decodeBestOf(codes: codes, candidates: k, sampling: drawn, rng: &rng)
 
         // The same draws by hand: all k · B images in one batch (draw j of set i at j·B + i), then one encode.
         var replay = RandomGenerator(seed: 2)
         let repeated = IntTensor((0..<k).flatMap { _ in codes.values }, shape: [k * b, c.numSlots, c.numBlocks])
-        let draws = model.decode(codes: repeated, sampling: drawn, rng: &replay)
+        let draws = try model.decode(codes: repeated, sampling: drawn, rng: &replay)
         let again = model.encode(draws, rng: &replay).codes.values
         let pixels = c.imageChannels * c.imageSize * c.imageSize
         var distinct = Set<[Float]>(), laterWins = false

@@ -52,10 +52,10 @@ final class EncoderDecoderGoldenTests: XCTestCase {
         assertMatchesGolden(logits, "teacher_forced_logits", tol: 1e-4)
     }
 
-    func testGreedyDecodeWithCacheMatchesOfficialFullRecompute() {
+    func testGreedyDecodeWithCacheMatchesOfficialFullRecompute() throws {
         let p = Self.parts
         var rng = RandomGenerator(seed: 1)
-        let (tokens, margins) = p.decoder.decode(memory: p.decoder.memory(Golden.tensor("slots_quantized")), rng: &rng)
+        let (tokens, margins) = try p.decoder.decode(memory: p.decoder.memory(Golden.tensor("slots_quantized")), rng: &rng)
         XCTAssertEqual(tokens, Golden.ints("decoded_tokens"), "greedy tokens must be identical")
         assertMatchesGolden(margins, "decoded_top2_margin", tol: 1e-4)
     }

@@ -23,10 +23,10 @@ final class SVQModelTests: XCTestCase {
         let enc = model.encode(Golden.tensor("images_nchw"), noise: Golden.tensor("slot_init_noise"))
         XCTAssertEqual(enc.codes, Golden.ints("codes_local"))
         var rng = RandomGenerator(seed: 0)
-        let image = model.decode(slots: enc.slots, rng: &rng)
+        let image = try model.decode(slots: enc.slots, rng: &rng)
         assertMatchesGolden(image, "decoded_image", tol: 1e-4)
         // Decoding from the codes alone (codebook rows) gives the same image.
-        let fromCodes = model.decode(codes: enc.codes, rng: &rng)
+        let fromCodes = try model.decode(codes: enc.codes, rng: &rng)
         XCTAssertEqual(fromCodes.count, image.count)
         XCTAssertLessThanOrEqual(zip(fromCodes.scalars, image.scalars).map { abs($0 - $1) }.max()!, 1e-5)
         let prior = try XCTUnwrap(model.prior)
@@ -49,7 +49,7 @@ final class SVQModelTests: XCTestCase {
         let enc = reloaded.encode(Golden.tensor("images_nchw"), noise: Golden.tensor("slot_init_noise"))
         XCTAssertEqual(enc.codes, Golden.ints("codes_local"))
         var rng = RandomGenerator(seed: 0)
-        assertMatchesGolden(reloaded.decode(slots: enc.slots, rng: &rng), "decoded_image", tol: 1e-4)
+        assertMatchesGolden(try reloaded.decode(slots: enc.slots, rng: &rng), "decoded_image", tol: 1e-4)
     }
 
     func testRejectsFilesThatAreNotOurs() throws {
@@ -158,7 +158,7 @@ final class SVQModelTests: XCTestCase {
             XCTAssertEqual(enc.codes.shape, [2, config.numSlots, config.numBlocks])
             XCTAssertTrue(enc.codes.values.allSatisfy { $0 >= 0 && Int($0) < config.numPrototypes })
             XCTAssertEqual(model.masks(enc).shape, [2, config.numSlots, config.imageSize, config.imageSize])
-            let img = model.decode(codes: enc.codes, rng: &rng)
+            let img = try model.decode(codes: enc.codes, rng: &rng)
             XCTAssertEqual(img.shape, [2, 3, config.imageSize, config.imageSize])
             XCTAssertFalse(img.scalars.contains { !($0 >= 0 && $0 <= 1) })
         }

@@ -165,31 +165,31 @@ final class SemanticPriorTests: XCTestCase {
     func testSamplingIsDeterministicPerSeed() throws {
         let prior = try goldenPrior()
         var a = RandomGenerator(seed: 11), b = RandomGenerator(seed: 11), c = RandomGenerator(seed: 12)
-        let s1 = prior.sample(batch: 4, rng: &a)
-        let s2 = prior.sample(batch: 4, rng: &b)
-        let s3 = prior.sample(batch: 4, rng: &c)
+        let s1 = try prior.sample(batch: 4, rng: &a)
+        let s2 = try prior.sample(batch: 4, rng: &b)
+        let s3 = try prior.sample(batch: 4, rng: &c)
         XCTAssertEqual(s1.shape, [4, 12])
         XCTAssertEqual(s1, s2)
         XCTAssertEqual(a, b)
         XCTAssertNotEqual(s1, s3)
         // Continuing the same generator gives new samples.
-        XCTAssertNotEqual(prior.sample(batch: 4, rng: &a), s1)
+        XCTAssertNotEqual(try prior.sample(batch: 4, rng: &a), s1)
     }
 
     func testNearZeroTemperatureAndTopOneAreGreedy() throws {
         for prior in [try goldenPrior(), { let (p, _) = randomPrior(); p.train(false); return p }()] {
             var r1 = RandomGenerator(seed: 3), r2 = RandomGenerator(seed: 4), r3 = RandomGenerator(seed: 5)
-            let cold = prior.sample(batch: 3, temperature: 1e-4, rng: &r1)
+            let cold = try prior.sample(batch: 3, temperature: 1e-4, rng: &r1)
             assertGreedy(prior, cold)
             // The same sequence whatever the seed, in every batch row.
-            let top1 = prior.sample(batch: 3, topK: 1, rng: &r2)
+            let top1 = try prior.sample(batch: 3, topK: 1, rng: &r2)
             XCTAssertEqual(top1, cold)
-            XCTAssertEqual(prior.sample(batch: 3, temperature: 2, topK: 1, rng: &r3), cold)
+            XCTAssertEqual(try prior.sample(batch: 3, temperature: 2, topK: 1, rng: &r3), cold)
             for i in 1..<3 { XCTAssertEqual(Array(cold.values[(i * cold.shape[1])...].prefix(cold.shape[1])),
                                             Array(cold.values.prefix(cold.shape[1]))) }
             // Unrestricted greedy: argmax over all M·P codes.
             var r4 = RandomGenerator(seed: 6)
-            let coldAll = prior.sample(batch: 2, topK: 1, restrictToBlock: false, rng: &r4)
+            let coldAll = try prior.sample(batch: 2, topK: 1, restrictToBlock: false, rng: &r4)
             assertGreedy(prior, coldAll, restricted: false)
         }
     }
@@ -197,7 +197,7 @@ final class SemanticPriorTests: XCTestCase {
     func testTopKKeepsOnlyTheKBestCodes() throws {
         let prior = try goldenPrior()
         var rng = RandomGenerator(seed: 21)
-        let samples = prior.sample(batch: 64, topK: 2, rng: &rng)
+        let samples = try prior.sample(batch: 64, topK: 2, rng: &rng)
         let logits = prior.logits(samples)
         let t = 12, k = 32, p = 8
         var seenSecond = false
@@ -220,7 +220,7 @@ final class SemanticPriorTests: XCTestCase {
         let m = 4, p = 8
         var used = Set<Int32>()
         for _ in 0..<5 {
-            let s = prior.sample(batch: 40, temperature: 1.5, rng: &rng)
+            let s = try prior.sample(batch: 40, temperature: 1.5, rng: &rng)
             for (i, v) in s.values.enumerated() {
                 let block = (i % 12) % m
                 XCTAssertTrue(v >= Int32(block * p) && v < Int32((block + 1) * p), "id \(v) at position \(i % 12)")
@@ -231,7 +231,7 @@ final class SemanticPriorTests: XCTestCase {
         XCTAssertGreaterThan(used.count, 20, "expected most of the 32 ids to appear")
 
         // The official (unrestricted) sampler puts other blocks' ids at some positions on this model.
-        let free = prior.sample(batch: 40, restrictToBlock: false, rng: &rng)
+        let free = try prior.sample(batch: 40, restrictToBlock: false, rng: &rng)
         XCTAssertTrue(free.values.allSatisfy { $0 >= 0 && $0 < 32 })
         let outOfBlock = free.values.enumerated().filter { i, v in Int(v) / p != (i % 12) % m }.count
         XCTAssertGreaterThan(outOfBlock, 0)
@@ -248,7 +248,7 @@ final class SemanticPriorTests: XCTestCase {
         var outcomes = Set<[Int32]>()
         for seed: UInt64 in 0..<6 {
             var rng = RandomGenerator(seed: seed)
-            let s = prior.sample(batch: 2, fixed: golden, fixedMask: mask, rng: &rng)
+            let s = try prior.sample(batch: 2, fixed: golden, fixedMask: mask, rng: &rng)
             for (i, fixed) in mask.enumerated() where fixed { XCTAssertEqual(s.values[i], golden.values[i]) }
             outcomes.insert((0..<(2 * t)).filter { !mask[$0] }.map { s.values[$0] })
         }
@@ -256,26 +256,26 @@ final class SemanticPriorTests: XCTestCase {
 
         // Greedy completion: the free codes are the argmax given the fixed ones (so fixed codes are fed on).
         var rng = RandomGenerator(seed: 1)
-        let greedy = prior.sample(batch: 2, topK: 1, fixed: golden, fixedMask: mask, rng: &rng)
+        let greedy = try prior.sample(batch: 2, topK: 1, fixed: golden, fixedMask: mask, rng: &rng)
         assertGreedy(prior, greedy, skip: { i, pos in mask[i * t + pos] })
         for (i, fixed) in mask.enumerated() where fixed { XCTAssertEqual(greedy.values[i], golden.values[i]) }
 
         // Per-position mask shared by the batch; fixing everything returns the fixed codes.
         let perPosition = (0..<t).map { $0 % 3 == 0 }
         var r2 = RandomGenerator(seed: 2)
-        let s2 = prior.sample(batch: 2, fixed: golden, fixedMask: perPosition, rng: &r2)
+        let s2 = try prior.sample(batch: 2, fixed: golden, fixedMask: perPosition, rng: &r2)
         for i in 0..<2 { for pos in 0..<t where perPosition[pos] { XCTAssertEqual(s2.values[i * t + pos], golden.values[i * t + pos]) } }
         var r3 = RandomGenerator(seed: 3)
-        XCTAssertEqual(prior.sample(batch: 2, fixed: golden, fixedMask: [Bool](repeating: true, count: t), rng: &r3), golden)
+        XCTAssertEqual(try prior.sample(batch: 2, fixed: golden, fixedMask: [Bool](repeating: true, count: t), rng: &r3), golden)
     }
 
     func testFixingCodesDoesNotShiftTheRandomStream() throws {
         let prior = try goldenPrior()
         var r1 = RandomGenerator(seed: 8), r2 = RandomGenerator(seed: 8)
-        let free = prior.sample(batch: 2, rng: &r1)
+        let free = try prior.sample(batch: 2, rng: &r1)
         // Fix the last position to what was sampled: everything before it is unaffected by the mask.
         let mask = (0..<12).map { $0 == 11 }
-        let completed = prior.sample(batch: 2, fixed: free, fixedMask: mask, rng: &r2)
+        let completed = try prior.sample(batch: 2, fixed: free, fixedMask: mask, rng: &r2)
         XCTAssertEqual(completed, free)
         XCTAssertEqual(r1, r2)
     }

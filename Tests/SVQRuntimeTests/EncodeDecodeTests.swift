@@ -81,8 +81,8 @@ final class EncodeDecodeTests: XCTestCase {
         XCTAssertEqual(images.shape, [2, 64, 64, 3])
         XCTAssertTrue(images.scalars.allSatisfy { $0 >= 0 && $0 <= 1 })
         var rng = RandomGenerator(seed: 0)
-        let nchw = withoutGradients {
-            Self.direct.decode(codes: IntTensor(codes.scalars, shape: [2, 3, 4]), rng: &rng)
+        let nchw = try withoutGradients {
+            try Self.direct.decode(codes: IntTensor(codes.scalars, shape: [2, 3, 4]), rng: &rng)
         }
         for b in 0..<2 { for y in stride(from: 0, to: 64, by: 7) { for x in stride(from: 0, to: 64, by: 5) { for c in 0..<3 {
             XCTAssertEqual(images.scalars[((b * 64 + y) * 64 + x) * 3 + c], nchw.data[((b * 3 + c) * 64 + y) * 64 + x])
