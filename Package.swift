@@ -90,8 +90,8 @@ let package = Package(
         .testTarget(name: "SVQRuntimeTests", dependencies: ["SVQ", "SVQRuntime", "CSVQ", "SVQModels", "SVQEngine", "SafeTensors",
                                                             "SVQTestSupport"]),
         .testTarget(name: "SVQONNXTests", dependencies: ["SVQONNX", "SVQModels", "SVQEngine", "SafeTensors", "SVQTestSupport"]),
-        // The svq command line's flag parsing (@testable import of the executable target).
-        .testTarget(name: "SVQCommandTests", dependencies: ["SVQCommandLine", "SVQData", "SVQEval", "SVQTrain",
+        // The svq command line: flag parsing, and runs of the svq executable (killed during training).
+        .testTarget(name: "SVQCommandTests", dependencies: ["SVQCommandLine", "SVQData", "SVQEval", "SVQModels", "SVQTrain",
                                                             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ],
     swiftLanguageModes: [.v5]
