@@ -1,4 +1,4 @@
-// Thin, typed wrappers over OpenBLAS (cblas_sgemm, cblas_saxpy), the only place the engine calls BLAS directly.
+// Thin, typed wrappers over OpenBLAS (cblas_sgemm, cblas_sgemv, cblas_saxpy), the only place the engine calls BLAS directly.
 
 import COpenBLAS
 
@@ -69,9 +69,26 @@ let gemmMinPiece = 32
 /// operand for each piece) stays small.
 let gemmMaxPieces = 16
 
+/// One OpenBLAS call. A product with one row or one column is a matrix-vector product and goes to sgemv:
+/// sgemm copies (packs) the matrix operand on every call with some kernels (57% of a batch-1 prior sample
+/// with OpenBLAS 0.3.21's Zen kernels), while sgemv reads it once, in place.
 func cblasSgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                 _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                 _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    if m == 1 && k > 0 {
+        // c[0, j] = Σ_p a[p] · op(B)[p, j]: op(B) is B (k×n, ldb) read transposed, or B (n×k, ldb) as stored.
+        // a's elements are lda apart when op(A) = Aᵀ (A is k×1), else contiguous.
+        cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans, Int32(transB ? n : k), Int32(transB ? k : n),
+                    alpha, b, Int32(ldb), a, Int32(transA ? lda : 1), beta, c, 1)
+        return
+    }
+    if n == 1 && k > 0 {
+        // c[i, 0] = Σ_p op(A)[i, p] · b[p]: op(A) is A (m×k, lda) as stored, or A (k×m, lda) read transposed.
+        // b's elements are ldb apart unless op(B) = Bᵀ (B is 1×k); c's are ldc apart.
+        cblas_sgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, Int32(transA ? k : m), Int32(transA ? m : k),
+                    alpha, a, Int32(lda), b, Int32(transB ? 1 : ldb), beta, c, Int32(ldc))
+        return
+    }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }

@@ -47,6 +47,30 @@ final class SplitGemmTests: XCTestCase {
         }
     }
 
+    /// One-row and one-column products are matrix-vector products (sgemv, every transpose): each element
+    /// must match a double-precision reference, alone and as the matrices of a batched product.
+    func testOneRowAndOneColumnProductsMatchADoubleReference() {
+        for (batch, m, n, k) in [(1, 1, 37, 19), (1, 23, 1, 19), (1, 1, 1, 7), (3, 1, 300, 64), (3, 300, 1, 64)] {
+            for ta in [false, true] { for tb in [false, true] {
+                let a = testTensor([batch] + (ta ? [k, m] : [m, k]), seed: 25, requiresGrad: false)
+                let b = testTensor([batch] + (tb ? [n, k] : [k, n]), seed: 26, requiresGrad: false)
+                let c = matmul(a, b, transposeA: ta, transposeB: tb)
+                XCTAssertEqual(c.shape, [batch, m, n])
+                var worst = 0.0
+                for q in 0..<batch { for i in 0..<m { for j in 0..<n {
+                    var ref = 0.0
+                    for p in 0..<k {
+                        let av = a.data[q * m * k + (ta ? p * m + i : i * k + p)]
+                        let bv = b.data[q * n * k + (tb ? j * k + p : p * n + j)]
+                        ref += Double(av) * Double(bv)
+                    }
+                    worst = max(worst, abs(Double(c.data[(q * m + i) * n + j]) - ref))
+                } } }
+                XCTAssertLessThan(worst, 1e-4, "\(batch)×\(m)×\(n)×\(k) ta \(ta) tb \(tb)")
+            } }
+        }
+    }
+
     /// A product started inside a parallel loop runs on that thread (no nested split) and is still right.
     func testProductsInsideParallelLoopsAreCorrect() {
         let a = testTensor([4, 300, 64], seed: 23, requiresGrad: false)

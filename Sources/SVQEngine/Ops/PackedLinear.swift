@@ -69,7 +69,8 @@ public final class PackedLinear {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == inFeatures, "PackedLinear: input \(x.shape) does not match [\(outFeatures), \(inFeatures)]")
         let rows = inFeatures == 0 ? 0 : x.count / inFeatures
-        // Below a few rows sgemm does not pack (it takes its small-matrix path), so it is as fast.
+        // Below a few rows the packed product gains little; one row is a matrix-vector product (sgemv), which
+        // reads the weight in place and beat oneDNN's one-row matmul (Haswell and SkylakeX kernels alike).
         guard rows >= PackedLinear.minimumRows, case let slices = self.slices, !slices.isEmpty else {
             return withoutGradients { linear(x, weight: weight, bias: bias) }
         }
