@@ -76,8 +76,8 @@ extension SVQModel {
         guard implied.tensors <= 2 * stored.count && implied.values <= 2 * held else {
             throw SVQModelError(.tensorMismatch, "the config implies \(implied.tensors) tensors of \(implied.values) values in all, far more than the file's \(stored.count) tensors of \(held) values")
         }
-        var rng = RandomGenerator(seed: 0)
-        try self.init(config: config, rng: &rng)
+        var placeholder = RandomGenerator.placeholder   // every value is read from the file next
+        try self.init(config: config, rng: &placeholder)
         do { try load(from: file, prefix: prefix) } catch let mismatch as WeightsMismatchError {
             throw SVQModelError(.tensorMismatch, mismatch.description)
         }
