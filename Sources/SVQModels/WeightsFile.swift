@@ -27,13 +27,20 @@ extension SVQModel {
     /// of any size) can make construction allocate.
     public static let maxValueCount = 1 << 32
 
-    /// The metadata our weights files carry: format, version and the full config as JSON.
+    /// The metadata our weights files carry: format, version and the full config as JSON; and
+    /// "prior_trained": "false" when the model has a prior that was never trained. (Files without the key,
+    /// all those written before it, have a trained prior: the bundled model, `svq train-prior` output.)
     public var metadata: [String: String] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: (try? encoder.encode(config)) ?? Data(), as: UTF8.self)
-        return ["format": "svq", "format_version": Self.formatVersion, "config": json]
+        var metadata = ["format": "svq", "format_version": Self.formatVersion, "config": json]
+        if prior != nil && !priorTrained { metadata[Self.priorTrainedKey] = "false" }
+        return metadata
     }
+
+    /// The metadata key that marks an untrained prior.
+    public static let priorTrainedKey = "prior_trained"
 
     /// Writes the model in our weights format, atomically.
     public func save(to url: URL) throws { try saveWeights(to: url, metadata: metadata) }
@@ -81,6 +88,7 @@ extension SVQModel {
         do { try load(from: file, prefix: prefix) } catch let mismatch as WeightsMismatchError {
             throw SVQModelError(.tensorMismatch, mismatch.description)
         }
+        priorTrained = prior != nil && file.metadata[Self.priorTrainedKey] != "false"
         for (name, tensor) in namedTensors() {
             let p = tensor.data
             for i in 0..<tensor.count where !p[i].isFinite {
@@ -98,7 +106,7 @@ extension SVQConfig {
             throw SVQModelError(.invalidConfig, "the file has no \"config\" in its metadata")
         }
         do { self = try JSONDecoder().decode(SVQConfig.self, from: Data(json.utf8)) } catch {
-            throw SVQModelError(.invalidConfig, "the config in the file is not valid: \(error)")
+            throw SVQModelError(.invalidConfig, "the config in the file is not valid: \(describe(error))")
         }
         try validate()
     }

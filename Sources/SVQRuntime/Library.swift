@@ -27,6 +27,7 @@ public func svq_status_string(_ status: svq_status) -> UnsafePointer<CChar>? {
     case SVQ_STATUS_INVALID_MODEL: return immortalCString("invalid model file")
     case SVQ_STATUS_NO_PRIOR: return immortalCString("model has no prior")
     case SVQ_STATUS_INTERNAL_ERROR: return immortalCString("internal error")
+    case SVQ_STATUS_CANCELLED: return immortalCString("cancelled")
     default: return immortalCString("unknown status")
     }
 }

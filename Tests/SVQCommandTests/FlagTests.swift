@@ -151,7 +151,7 @@ final class FlagTests: XCTestCase {
             XCTAssertNoThrow(try SVQCommand.parseAsRoot(command + ["--threads", "1024"]), "\(command[0])")
             for bad in ["1025", "100000", "0", "-1"] {
                 XCTAssertThrowsError(try SVQCommand.parseAsRoot(command + ["--threads=" + bad]), "\(command[0]) --threads \(bad)") {
-                    XCTAssertTrue(SVQCommand.message(for: $0).contains("1...1024"), SVQCommand.message(for: $0))
+                    XCTAssertTrue(SVQCommand.message(for: $0).contains("from 1 to 1024"), SVQCommand.message(for: $0))
                 }
             }
         }
