@@ -85,11 +85,12 @@ extension SVQModel {
         }
         var placeholder = RandomGenerator.placeholder   // every value is read from the file next
         try self.init(config: config, rng: &placeholder)
-        do { try load(from: file, prefix: prefix) } catch let mismatch as WeightsMismatchError {
+        let tensors = namedTensors()   // once: naming walks the modules by reflection, a large part of a load
+        do { try loadTensors(tensors, from: file, prefix: prefix) } catch let mismatch as WeightsMismatchError {
             throw SVQModelError(.tensorMismatch, mismatch.description)
         }
         priorTrained = prior != nil && file.metadata[Self.priorTrainedKey] != "false"
-        for (name, tensor) in namedTensors() {
+        for (name, tensor) in tensors {
             let p = tensor.data
             for i in 0..<tensor.count where !p[i].isFinite {
                 throw SVQModelError(.nonFiniteWeights, "tensor \(prefix + name) holds a non-finite value (\(p[i])) at index \(i)")
