@@ -240,9 +240,10 @@ SVQ_API svq_status svq_prior_sample(const svq_model * model, int32_t count, cons
 
 /* ---- Progress and cancellation of long calls ---- */
 
-/* Called after each step of a long call with the fraction done, 0 < progress <= 1. The steps: the image
- * decoder's tokens (svq_decode_*: tokens_per_image steps), the prior's positions (svq_prior_sample: N · M
- * steps), slot attention's iterations (svq_encode_*). */
+/* Called after each step of a long call with the fraction done, 0 < progress <= 1, never decreasing. The
+ * steps: the image decoder's tokens (svq_decode_*: tokens_per_image steps; with candidates > 1, the
+ * re-encoding that follows reports 1), the prior's positions (svq_prior_sample: N · M steps), slot
+ * attention's iterations (svq_encode_*). */
 typedef void (*svq_progress_callback)(float progress, void * user_data);
 
 /* Polled after each step; returning true stops the call, which then returns SVQ_STATUS_CANCELLED (its

@@ -50,6 +50,22 @@ package struct ResizeOption: ParsableArguments {
     package var resize = false
 }
 
+/// A progress handler that says how far a long call has come, one line per tenth ("decoding 16 scenes: 30%"),
+/// on stderr by default: sampling and decoding many scenes takes minutes, and should not look hung.
+package func progressLines(_ what: String,
+                           write: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+    -> ProgressHandler {
+    var shown = 0
+    return { fraction in
+        let tenths = Int(fraction * 10)
+        if tenths > shown {
+            shown = tenths
+            write("\(what): \(tenths * 10)%")
+        }
+        return true
+    }
+}
+
 /// Image `i` of NHWC bytes `[B, H, W, 3]`.
 func rgbImage(_ images: ShapedArray<UInt8>, _ i: Int) -> RGBImage {
     let h = images.shape[1], w = images.shape[2], per = h * w * 3
@@ -143,7 +159,8 @@ package struct DecodeCommand: ParsableCommand {
         let flat = file.codes.flatMap { $0.flatMap { $0 } }
         let array = try ShapedArray(flat, shape: [file.codes.count, m.info.numSlots, m.info.numBlocks])
         let sampling: Sampling = temperature.map { .sampled(temperature: $0, topK: nil) } ?? .greedy
-        let images = try m.decodeUInt8(array, sampling: sampling, seed: seed, candidates: candidates)
+        let images = try m.decodeUInt8(array, sampling: sampling, seed: seed, candidates: candidates,
+                                       progress: progressLines("decoding \(file.codes.count) code sets"))
         let row = (0..<file.codes.count).map { rgbImage(images, $0) }
         try PNG.write(row.count == 1 ? row[0] : ImageGrid.compose(rows: [row]), to: URL(fileURLWithPath: output))
         print("wrote \(output)")
@@ -181,9 +198,11 @@ package struct SampleCommand: ParsableCommand {
         let (decodeTemperature, candidates) = try decoder
         let n = samples
         let m = try model.load()
-        let codes = try m.samplePrior(count: n, seed: seed, temperature: prior.temperature, topK: prior.topK)
+        let codes = try m.samplePrior(count: n, seed: seed, temperature: prior.temperature, topK: prior.topK,
+                                      progress: progressLines("sampling \(n) scenes"))
         let sampling: Sampling = decodeTemperature.map { .sampled(temperature: $0, topK: nil) } ?? .greedy
-        let images = try m.decodeUInt8(codes, sampling: sampling, seed: seed, candidates: candidates)
+        let images = try m.decodeUInt8(codes, sampling: sampling, seed: seed, candidates: candidates,
+                                       progress: progressLines("decoding \(n) scenes"))
         let all = (0..<n).map { rgbImage(images, $0) }
         let perRow = Int(Double(n).squareRoot().rounded(.up))
         let rows = stride(from: 0, to: n, by: perRow).map { Array(all[$0..<min(n, $0 + perRow)]) }

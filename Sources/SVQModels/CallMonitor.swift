@@ -14,6 +14,9 @@ public final class CallMonitor: @unchecked Sendable {
     let step: (Double) -> Bool
     /// Whether `step` stopped a loop: the call's results are partial.
     public private(set) var stopped = false
+    /// The largest fraction reported: a call with several loops (best-of-k decoding re-encodes its draws)
+    /// reports each later loop as done, never a fraction going back.
+    private var reported = 0.0
 
     public init(step: @escaping (Double) -> Bool) {
         self.step = step
@@ -43,9 +46,9 @@ public final class CallMonitor: @unchecked Sendable {
     /// (always true when no call is watched). Once stopped, it stays stopped.
     public static func proceed(_ done: Int, of total: Int) -> Bool {
         guard let monitor = current else { return true }
-        if !monitor.stopped && !monitor.step(total > 0 ? min(1, Double(done) / Double(total)) : 1) {
-            monitor.stopped = true
-        }
+        guard !monitor.stopped else { return false }
+        monitor.reported = max(monitor.reported, total > 0 ? min(1, Double(done) / Double(total)) : 1)
+        if !monitor.step(monitor.reported) { monitor.stopped = true }
         return !monitor.stopped
     }
 }

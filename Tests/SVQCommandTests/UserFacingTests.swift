@@ -34,6 +34,13 @@ final class UserFacingTests: XCTestCase {
         }
     }
 
+    func testLongCallsReportEachTenthOnce() {
+        var lines: [String] = []
+        let report = progressLines("decoding 4 scenes") { lines.append($0) }
+        for step in 1...256 { XCTAssertTrue(report(Double(step) / 256)) }
+        XCTAssertEqual(lines, (1...10).map { "decoding 4 scenes: \($0 * 10)%" })
+    }
+
     func testAnImageOfAnotherSizeIsRefusedUnlessResized() throws {
         let path = scratch.appendingPathComponent("wide.png").path
         try PNG.write(RGBImage(width: 48, height: 32), to: URL(fileURLWithPath: path))
