@@ -17,6 +17,15 @@ public enum Sampling: Equatable, Sendable {
     case greedy
     /// A draw from softmax(logits / temperature), among the `topK` most likely tokens (nil: all).
     case sampled(temperature: Float, topK: Int?)
+
+    /// The temperature of `recommended`.
+    public static let recommendedTemperature: Float = 0.75
+
+    /// The default of every decode (Swift, C, Python, the command line): tokens drawn at temperature 0.75.
+    /// Greedy decoding writes background wherever an object's first token is a little less likely than it,
+    /// so it drops objects (3.0 of 3.5 per scene on the bundled model's validation split); 0.75 was the best
+    /// of 0.25–1.0 there (docs/training.md). Reproducible per seed; `.greedy` needs no seed.
+    public static let recommended = Sampling.sampled(temperature: recommendedTemperature, topK: nil)
 }
 
 /// Reports the progress of a long call and may cancel it: called on the calling thread after each step of
@@ -127,7 +136,8 @@ public final class Model: @unchecked Sendable {
 
     /// Decodes local codes `[B, N, M]` to NHWC float images `[B, H, W, C]` in [0, 1].
     ///
-    /// Greedy decoding is deterministic; with `.sampled`, the same `seed` gives the same images.
+    /// By default tokens are drawn at 0.75 (`Sampling.recommended`, which says why); the same `seed` gives
+    /// the same images. `.greedy` takes the most likely token instead and ignores the seed.
     /// - Parameters:
     ///   - candidates: with `.sampled`, draw this many images per code set and keep the one whose
     ///     re-encoding gives back its codes most closely (slots matched one to one); a draw that drops or
@@ -136,14 +146,14 @@ public final class Model: @unchecked Sendable {
     ///   temperature or top-k, candidates outside `1...maxDecodeCandidates` or above 1 with greedy
     ///   decoding), `.invalidValue` (a code outside `0..<P`), `.cancelled` (by `progress`, a
     ///   `ProgressHandler` called after each of the decoder's `tokensPerImage` steps).
-    public func decode(_ codes: ShapedArray<Int32>, sampling: Sampling = .greedy,
+    public func decode(_ codes: ShapedArray<Int32>, sampling: Sampling = .recommended,
                        seed: UInt64 = 0, candidates: Int = 1, progress: ProgressHandler? = nil) throws -> ShapedArray<Float> {
         let images = try decodeNCHW(codes, sampling: sampling, seed: seed, candidates: candidates, progress: progress)
         return ShapedArray(trusted: nhwcValues(nchw: images) { $0 }, shape: imageShape(codes.shape[0]))
     }
 
     /// `decode` as NHWC bytes (each value round(x · 255)).
-    public func decodeUInt8(_ codes: ShapedArray<Int32>, sampling: Sampling = .greedy,
+    public func decodeUInt8(_ codes: ShapedArray<Int32>, sampling: Sampling = .recommended,
                             seed: UInt64 = 0, candidates: Int = 1, progress: ProgressHandler? = nil) throws -> ShapedArray<UInt8> {
         let images = try decodeNCHW(codes, sampling: sampling, seed: seed, candidates: candidates, progress: progress)
         return ShapedArray(trusted: nhwcValues(nchw: images, bytePixel), shape: imageShape(codes.shape[0]))

@@ -50,7 +50,8 @@ public func svq_encode_default_params() -> svq_encode_params {
 
 @c @implementation
 public func svq_decode_default_params() -> svq_decode_params {
-    svq_decode_params(sampling: SVQ_SAMPLING_GREEDY, temperature: 1, top_k: 0, seed: 0, candidates: 1)
+    svq_decode_params(sampling: SVQ_SAMPLING_SAMPLE, temperature: Sampling.recommendedTemperature, top_k: 0, seed: 0,
+                      candidates: 1)
 }
 
 @c @implementation

@@ -96,7 +96,7 @@ static void test_library(void) {
     EXPECT_OK(svq_set_threads(2));
     CHECK(svq_get_threads() == 2);
     svq_decode_params d = svq_decode_default_params();
-    CHECK(d.sampling == SVQ_SAMPLING_GREEDY && d.temperature == 1.0f && d.top_k == 0 && d.seed == 0);
+    CHECK(d.sampling == SVQ_SAMPLING_SAMPLE && d.temperature == 0.75f && d.top_k == 0 && d.seed == 0);
     svq_prior_params p = svq_prior_default_params();
     CHECK(p.temperature == 1.0f && p.top_k == 0 && p.seed == 0);
     CHECK(svq_encode_default_params().seed == 0);
@@ -306,6 +306,7 @@ static void test_decode(const svq_model * m) {
     EXPECT(svq_decode_f32(m, codes, 2, &d, out, ni), SVQ_STATUS_INVALID_ARGUMENT, "temperature");
     d = svq_decode_default_params();
     CHECK(d.candidates == 1);
+    d.sampling = SVQ_SAMPLING_GREEDY;
     d.candidates = 3; /* greedy decoding draws one image */
     EXPECT(svq_decode_f32(m, codes, 2, &d, out, ni), SVQ_STATUS_INVALID_ARGUMENT, "greedy");
     d.sampling = SVQ_SAMPLING_SAMPLE;

@@ -67,7 +67,7 @@ final class BadInputTests: XCTestCase {
             let message = expectError(.invalidArgument, try model.decode(codes, sampling: drawn, candidates: k))
             XCTAssertTrue(message.contains("candidates"), message)
         }
-        let message = expectError(.invalidArgument, try model.decodeUInt8(codes, candidates: 2))
+        let message = expectError(.invalidArgument, try model.decodeUInt8(codes, sampling: .greedy, candidates: 2))
         XCTAssertTrue(message.contains("greedy"), message)
     }
 

@@ -190,6 +190,7 @@ final class CAPITests: XCTestCase {
         expect(svq_decode_f32(model, codes, 1, &params, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "sampling")
         params = svq_decode_default_params()
         XCTAssertEqual(params.candidates, 1)
+        params.sampling = SVQ_SAMPLING_GREEDY
         params.candidates = 2
         expect(svq_decode_f32(model, codes, 1, &params, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "greedy")
         params.sampling = SVQ_SAMPLING_SAMPLE

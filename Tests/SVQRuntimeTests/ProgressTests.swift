@@ -36,6 +36,11 @@ final class ProgressTests: XCTestCase {
         let (encoded, encodeSteps) = try watching { try model.encode(images, seed: 2, progress: $0) }
         checkSteps(encodeSteps, 3)   // the golden-tiny config's slot-attention iterations
         XCTAssertEqual(encoded, try model.encode(images, seed: 2))
+        // Best-of-k decoding re-encodes its draws after the tokens: those steps report 1, never less.
+        let (_, bestOf) = try watching { try model.decode(codes, candidates: 2, progress: $0) }
+        XCTAssertEqual(Array(bestOf.prefix(info.tokensPerImage)), decodeSteps)
+        XCTAssertGreaterThan(bestOf.count, info.tokensPerImage)
+        XCTAssertTrue(bestOf.dropFirst(info.tokensPerImage).allSatisfy { $0 == 1 })
     }
 
     func testReturningFalseCancelsAtOnce() throws {

@@ -229,15 +229,17 @@ class Model:
         return Encoding(codes=codes, masks=mask_out, slots=slot_out)
 
     def decode(self, codes, *, temperature: Optional[float] = None, top_k: int = 0, seed: int = 0,
-               candidates: int = 1, dtype=np.float32, progress=None) -> np.ndarray:
+               candidates: int = 1, greedy: bool = False, dtype=np.float32, progress=None) -> np.ndarray:
         """Decodes codes [B, N, M] to images [B, H, W, C]: float32 in [0, 1], or uint8 with ``dtype=np.uint8``.
 
-        Greedy (deterministic) unless ``temperature`` is given: then each dVAE token is drawn from
-        softmax(logits / temperature) among the ``top_k`` most likely (0: all), reproducibly per ``seed``.
-        With ``candidates`` > 1 (sampled decoding only), that many images are drawn per code set and the one
-        whose re-encoding gives back the codes most closely is kept.
-        Raises SVQError: SHAPE_MISMATCH, INVALID_ARGUMENT (B = 0, bad temperature, top_k or candidates,
-        top_k without a temperature), INVALID_VALUE (a code outside 0 .. P-1), CANCELLED.
+        Each dVAE token is drawn from softmax(logits / temperature) among the ``top_k`` most likely (0: all),
+        reproducibly per ``seed``. ``temperature`` defaults to the library's, 0.75: greedy decoding drops
+        objects (svq.h says why), as in C, Swift and the command line. ``greedy=True`` takes the most likely
+        token instead (deterministic; no temperature or top_k). With ``candidates`` > 1 (drawn tokens only),
+        that many images are drawn per code set and the one whose re-encoding gives back the codes most
+        closely is kept.
+        Raises SVQError: SHAPE_MISMATCH, INVALID_ARGUMENT (B = 0, bad temperature, top_k or candidates, a
+        temperature or top_k with greedy=True), INVALID_VALUE (a code outside 0 .. P-1), CANCELLED.
         ``progress(fraction)`` is called on this thread after each of the decoder's tokens_per_image steps;
         returning False stops the call (SVQError CANCELLED), and an exception it raises stops the call and
         is raised in its place. The same ``progress`` works for encode and sample_prior.
@@ -257,15 +259,18 @@ class Model:
                 self._lib.svq_decode_u8, ctypes.c_uint8
         else:
             raise SVQError(Status.INVALID_ARGUMENT, f"dtype must be numpy.float32 or numpy.uint8, got {dtype}")
-        if temperature is None and top_k != 0:
-            raise SVQError(Status.INVALID_ARGUMENT,
-                           f"top_k={top_k!r} applies to sampled decoding only: give a temperature too")
         params = self._lib.svq_decode_default_params()
-        if temperature is not None:
+        if greedy:
+            if temperature is not None or top_k != 0:
+                raise SVQError(Status.INVALID_ARGUMENT, "greedy=True takes the most likely token: it has no "
+                               f"temperature or top_k (got temperature={temperature!r}, top_k={top_k!r})")
+            params.sampling = _c.SAMPLING_GREEDY
+        else:
             params.sampling = _c.SAMPLING_SAMPLE
-            params.temperature = float(temperature)
+            if temperature is not None:
+                params.temperature = float(temperature)
             params.top_k = _i32(top_k, "top_k")
-            params.seed = _seed(seed)
+        params.seed = _seed(seed)   # checked even where greedy decoding does not use it
         params.candidates = _i32(candidates, "candidates")
         with _Watched(progress):
             _check(fn(handle, _ptr(codes, ctypes.c_int32), _i32(b, "batch"), ctypes.byref(params), _ptr(out, ctype),

@@ -128,7 +128,8 @@ def test_non_integer_counts_and_seeds_are_errors_not_truncated(model):
     raises(Status.INVALID_ARGUMENT, model.codebook, 1.5, fragment="block must be an integer")
 
 
-def test_top_k_without_a_temperature_is_an_error(model):
+def test_greedy_decoding_takes_no_temperature_or_top_k(model):
     codes = model.sample_prior(1, seed=1)
-    raises(Status.INVALID_ARGUMENT, model.decode, codes, top_k=5, fragment="temperature")
-    assert model.decode(codes, temperature=1.0, top_k=5).shape[0] == 1
+    raises(Status.INVALID_ARGUMENT, model.decode, codes, greedy=True, top_k=5, fragment="top_k")
+    raises(Status.INVALID_ARGUMENT, model.decode, codes, greedy=True, temperature=0.5, fragment="temperature")
+    assert model.decode(codes, top_k=5).shape[0] == 1          # at the default temperature

@@ -51,14 +51,18 @@ def test_encode_is_deterministic_per_seed_and_dtypes_agree(model):
 
 def test_decode(model):
     codes = model.sample_prior(2, seed=4)
-    images = model.decode(codes)
+    images = model.decode(codes, greedy=True)
     assert images.shape == (2, 64, 64, 3) and images.dtype == np.float32
     assert images.min() >= 0 and images.max() <= 1
-    as_bytes = model.decode(codes, dtype=np.uint8)
+    as_bytes = model.decode(codes, greedy=True, dtype=np.uint8)
     assert as_bytes.dtype == np.uint8
     np.testing.assert_array_equal(as_bytes, np.rint(images * 255).astype(np.uint8))
-    np.testing.assert_array_equal(model.decode(codes, dtype="uint8"), as_bytes)
-    np.testing.assert_array_equal(images, model.decode(codes.astype(np.int64)))
+    np.testing.assert_array_equal(model.decode(codes, greedy=True, dtype="uint8"), as_bytes)
+    np.testing.assert_array_equal(images, model.decode(codes.astype(np.int64), greedy=True))
+    # The default draws tokens at 0.75, seed 0: the library's default params, not greedy decoding.
+    default = model.decode(codes)
+    np.testing.assert_array_equal(default, model.decode(codes, temperature=0.75, seed=0))
+    assert not np.array_equal(default, images)
     sampled = model.decode(codes, temperature=1.5, seed=2)
     np.testing.assert_array_equal(sampled, model.decode(codes, temperature=1.5, seed=2))
     assert not np.array_equal(sampled, model.decode(codes, temperature=1.5, seed=3))
@@ -70,7 +74,7 @@ def test_decode(model):
             model.decode(codes, temperature=1.5, candidates=bad)
         assert e.value.status == svq.Status.INVALID_ARGUMENT
     with pytest.raises(svq.SVQError, match="greedy"):
-        model.decode(codes, candidates=2)
+        model.decode(codes, greedy=True, candidates=2)
     np.testing.assert_array_equal(model.decode(codes, temperature=1.0, top_k=1, seed=9), images)
 
 
