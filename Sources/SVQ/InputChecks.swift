@@ -32,7 +32,7 @@ extension ModelInfo {
         }
         for (i, code) in codes.scalars.enumerated() where (mask?[i] ?? true) && !(code >= 0 && Int(code) < p) {
             let per = n * m
-            throw SVQError(.invalidValue, "\(what)[\(i / per), \(i % per / m), \(i % m)] = \(code) is outside 0..<\(p) (the codebook size)")
+            throw SVQError(.invalidValue, "\(what)[\(i / per), \(i % per / m), \(i % m)] = \(code) is outside 0 to \(p - 1) (the codebook has \(p) entries)")
         }
         return codes.shape[0]
     }

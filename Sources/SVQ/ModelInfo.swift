@@ -26,7 +26,7 @@ public struct ModelInfo: Equatable, Hashable, Sendable {
     public let vocabSize: Int
     /// dVAE tokens the decoder writes per image, (imageSize / 4)².
     public let tokensPerImage: Int
-    /// Whether `samplePrior` is available.
+    /// Whether `samplePrior` is available: the model has a semantic prior, and it was trained.
     public let hasPrior: Bool
 
     /// S / M: the width of one block of a slot, and of each codebook prototype.
@@ -36,7 +36,8 @@ public struct ModelInfo: Equatable, Hashable, Sendable {
     /// Values per image: imageSize² · imageChannels.
     public var valuesPerImage: Int { imageSize * imageSize * imageChannels }
 
-    init(_ c: SVQConfig) {
+    init(_ model: SVQModel) {
+        let c = model.config
         imageSize = c.imageSize
         imageChannels = c.imageChannels
         numSlots = c.numSlots
@@ -45,6 +46,6 @@ public struct ModelInfo: Equatable, Hashable, Sendable {
         slotSize = c.slotSize
         vocabSize = c.vocabSize
         tokensPerImage = c.tokensPerImage
-        hasPrior = c.prior != nil
+        hasPrior = c.prior != nil && model.priorTrained
     }
 }

@@ -27,7 +27,7 @@ public enum Runtime {
     /// - Throws: `SVQError.invalidArgument` if `n` is negative or above `maxThreadCount`.
     public static func setThreadCount(_ n: Int) throws {
         guard (0...maxThreadCount).contains(n) else {
-            throw SVQError(.invalidArgument, "thread count must be in 1...\(maxThreadCount), or 0 for one per core; got \(n)")
+            throw SVQError(.invalidArgument, "thread count must be from 1 to \(maxThreadCount), or 0 for one per core; got \(n)")
         }
         Engine.setThreadCount(n == 0 ? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) : n)
     }

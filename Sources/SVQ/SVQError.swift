@@ -32,6 +32,8 @@ public enum SVQErrorCode: Int32, Sendable, CaseIterable {
     case noPrior = 7
     /// A bug in the library.
     case internalError = 8
+    /// The call's progress handler (C: its abort callback) asked it to stop; it has no results.
+    case cancelled = 9
 }
 
 extension LibraryError where Kind == SVQErrorCode {

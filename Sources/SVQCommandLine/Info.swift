@@ -20,7 +20,7 @@ package struct Info: ParsableCommand {
         slots N:    \(c.numSlots), blocks M: \(c.numBlocks), codes per block P: \(c.numPrototypes), slot size: \(c.slotSize)
         dVAE:       vocabulary \(c.vocabSize), \(c.tokensPerImage) tokens per image
         decoder:    \(c.numDecoderLayers) layers, d_model \(c.dModel), \(c.numDecoderHeads) heads
-        prior:      \(c.prior.map { "\($0.numLayers) layers, d_model \($0.dModel), \($0.numHeads) heads" } ?? "none")
+        prior:      \(c.prior.map { "\($0.numLayers) layers, d_model \($0.dModel), \($0.numHeads) heads" + (m.priorTrained ? "" : ", never trained (svq train-prior trains it)") } ?? "none")
         parameters: \(m.parameterCount)
         """)
     }

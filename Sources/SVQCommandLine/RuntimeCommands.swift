@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import SVQ
 import SVQData
+import SVQModels
 
 /// The codes file `svq encode` writes and `svq decode` reads.
 package struct CodesFile: Codable {
@@ -29,10 +30,40 @@ package struct RuntimeModelOption: ParsableArguments {
 }
 
 /// PNG → NHWC bytes at the model's size.
-func readImage(_ path: String, size: Int) throws -> ShapedArray<UInt8> {
+func readImage(_ path: String, size: Int, resize: Bool) throws -> ShapedArray<UInt8> {
     var image = try PNG.read(contentsOf: URL(fileURLWithPath: path))
-    if image.width != size || image.height != size { image = image.resized(width: size, height: size) }
+    if image.width != size || image.height != size {
+        // Stretching changes what the codes describe (a 64×32 circle becomes an ellipse): only on request.
+        guard resize else {
+            throw ValidationError("\(path) is \(image.width)×\(image.height) pixels, but the model takes \(size)×\(size) images: pass --resize to scale it to \(size)×\(size)")
+        }
+        image = image.resized(width: size, height: size)
+    }
     return try ShapedArray(image.pixels, shape: [1, size, size, 3])
+}
+
+/// `--resize` of the commands that read a PNG for the model (encode, edit).
+package struct ResizeOption: ParsableArguments {
+    package init() {}
+
+    @Flag(help: "Scale an image whose size differs from the model's to fit it (bilinear; the aspect ratio is not kept). Without it, such an image is an error.")
+    package var resize = false
+}
+
+/// A progress handler that says how far a long call has come, one line per tenth ("decoding 16 scenes: 30%"),
+/// on stderr by default: sampling and decoding many scenes takes minutes, and should not look hung.
+package func progressLines(_ what: String,
+                           write: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+    -> ProgressHandler {
+    var shown = 0
+    return { fraction in
+        let tenths = Int(fraction * 10)
+        if tenths > shown {
+            shown = tenths
+            write("\(what): \(tenths * 10)%")
+        }
+        return true
+    }
 }
 
 /// Image `i` of NHWC bytes `[B, H, W, 3]`.
@@ -51,8 +82,9 @@ package struct EncodeCommand: ParsableCommand {
     package static let configuration = CommandConfiguration(
         commandName: "encode", abstract: "Print an image's codes: one line per object (slot), one code per block (factor).")
 
-    @Argument(help: "PNG image (resized to the model's size if needed).") var image: String
+    @Argument(help: "PNG image of the model's size (see --resize).") var image: String
     @OptionGroup var model: RuntimeModelOption
+    @OptionGroup package var resizing: ResizeOption
     @Option(help: "Seed of the random slot initialisation.") var seed: UInt64 = 0
     @Option(help: "Also write the codes as JSON (input of `svq decode`).") var json: String?
     @Option(help: "Also write a PNG of each slot's attention mask beside the image.") var masks: String?
@@ -60,7 +92,7 @@ package struct EncodeCommand: ParsableCommand {
     package func run() throws {
         let m = try model.load()
         let info = m.info
-        let pixels = try readImage(image, size: info.imageSize)
+        let pixels = try readImage(image, size: info.imageSize, resize: resizing.resize)
         let r = try m.encode(pixels, seed: seed, masks: masks != nil)
         print(formatCodes(r.codes.scalars, slots: info.numSlots, blocks: info.numBlocks))
         if let json {
@@ -102,7 +134,7 @@ package struct DecodeCommand: ParsableCommand {
 
     /// The decoder's temperature (nil: greedy) and candidates, the old spellings included.
     package var decoder: (temperature: Float?, candidates: Int) {
-        get throws { try decoding.resolved(defaultTemperature: oldTemperature, oldCandidates: oldCandidates) }
+        get throws { try decoding.resolved(oldTemperature: oldTemperature, oldCandidates: oldCandidates) }
     }
 
     package func validate() throws {
@@ -122,12 +154,13 @@ package struct DecodeCommand: ParsableCommand {
         json.keyDecodingStrategy = .convertFromSnakeCase
         let file: CodesFile
         do { file = try json.decode(CodesFile.self, from: Data(contentsOf: URL(fileURLWithPath: codes))) } catch {
-            throw ValidationError("\(codes) is not a codes file: \(error)")
+            throw ValidationError("\(codes) is not a codes file: \(describe(error, keysIn: .snakeCase))")
         }
         let flat = file.codes.flatMap { $0.flatMap { $0 } }
         let array = try ShapedArray(flat, shape: [file.codes.count, m.info.numSlots, m.info.numBlocks])
         let sampling: Sampling = temperature.map { .sampled(temperature: $0, topK: nil) } ?? .greedy
-        let images = try m.decodeUInt8(array, sampling: sampling, seed: seed, candidates: candidates)
+        let images = try m.decodeUInt8(array, sampling: sampling, seed: seed, candidates: candidates,
+                                       progress: progressLines("decoding \(file.codes.count) code sets"))
         let row = (0..<file.codes.count).map { rgbImage(images, $0) }
         try PNG.write(row.count == 1 ? row[0] : ImageGrid.compose(rows: [row]), to: URL(fileURLWithPath: output))
         print("wrote \(output)")
@@ -145,15 +178,10 @@ package struct SampleCommand: ParsableCommand {
     @Option(help: "Seed.") var seed: UInt64 = 0
     @OptionGroup package var prior: PriorSamplingOptions
     @OptionGroup var decoding: DecodingOptions
-    @Flag(help: "Decode with the most likely image token at each step instead (deterministic, as the official code).")
-    var greedyDecode = false
 
     /// The decoder's temperature (nil: greedy) and candidates.
     package var decoder: (temperature: Float?, candidates: Int) {
-        // Greedy decoding loses objects: where an object's first token is less likely than background, argmax
-        // writes background and the object never starts. Drawing tokens at 0.75 kept the object count of the
-        // held-out scenes (3.5 per scene against 3.0 greedy) on the bundled model's validation split.
-        get throws { try decoding.resolved(defaultTemperature: 0.75, greedy: greedyDecode) }
+        get throws { try decoding.resolved() }
     }
 
     package func validate() throws {
@@ -165,9 +193,11 @@ package struct SampleCommand: ParsableCommand {
         let (decodeTemperature, candidates) = try decoder
         let n = samples
         let m = try model.load()
-        let codes = try m.samplePrior(count: n, seed: seed, temperature: prior.temperature, topK: prior.topK)
+        let codes = try m.samplePrior(count: n, seed: seed, temperature: prior.temperature, topK: prior.topK,
+                                      progress: progressLines("sampling \(n) scenes"))
         let sampling: Sampling = decodeTemperature.map { .sampled(temperature: $0, topK: nil) } ?? .greedy
-        let images = try m.decodeUInt8(codes, sampling: sampling, seed: seed, candidates: candidates)
+        let images = try m.decodeUInt8(codes, sampling: sampling, seed: seed, candidates: candidates,
+                                       progress: progressLines("decoding \(n) scenes"))
         let all = (0..<n).map { rgbImage(images, $0) }
         let perRow = Int(Double(n).squareRoot().rounded(.up))
         let rows = stride(from: 0, to: n, by: perRow).map { Array(all[$0..<min(n, $0 + perRow)]) }
@@ -188,8 +218,9 @@ package struct EditCommand: ParsableCommand {
         abstract: "Change one code of an image and decode it (the paper's latent traversal).",
         discussion: "Encodes IMAGE, sets code (--slot, --block) to --code, and decodes. Without --code, writes every value of that code side by side.")
 
-    @Argument(help: "PNG image.") var image: String
+    @Argument(help: "PNG image of the model's size (see --resize).") var image: String
     @OptionGroup var model: RuntimeModelOption
+    @OptionGroup package var resizing: ResizeOption
     @Option(help: "Slot (object) to edit.") var slot: Int
     @Option(help: "Block (factor) to edit.") var block: Int
     @Option(help: "New code; omit to traverse all values.") var code: Int?
@@ -199,10 +230,10 @@ package struct EditCommand: ParsableCommand {
     package func run() throws {
         let m = try model.load()
         let info = m.info
-        guard (0..<info.numSlots).contains(slot) else { throw ValidationError("--slot must be in 0..<\(info.numSlots)") }
-        guard (0..<info.numBlocks).contains(block) else { throw ValidationError("--block must be in 0..<\(info.numBlocks)") }
-        if let code, !(0..<info.codebookSize).contains(code) { throw ValidationError("--code must be in 0..<\(info.codebookSize)") }
-        let pixels = try readImage(image, size: info.imageSize)
+        guard (0..<info.numSlots).contains(slot) else { throw ValidationError("--slot must be from 0 to \(info.numSlots - 1), got \(slot)") }
+        guard (0..<info.numBlocks).contains(block) else { throw ValidationError("--block must be from 0 to \(info.numBlocks - 1), got \(block)") }
+        if let code, !(0..<info.codebookSize).contains(code) { throw ValidationError("--code must be from 0 to \(info.codebookSize - 1), got \(code)") }
+        let pixels = try readImage(image, size: info.imageSize, resize: resizing.resize)
         let original = try m.encode(pixels, seed: seed).codes.scalars
         let values = code.map { [$0] } ?? Array(0..<info.codebookSize)
         var batch: [Int32] = []

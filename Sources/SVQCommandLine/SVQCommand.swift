@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Foundation
+import SVQ
 import SVQEngine
 
 package struct SVQCommand: ParsableCommand {
@@ -10,6 +11,7 @@ package struct SVQCommand: ParsableCommand {
     package static let configuration = CommandConfiguration(
         commandName: "svq",
         abstract: "Semantic vector-quantized image representations: import, inspect and run SVQ models.",
+        version: Runtime.version,
         subcommands: [EncodeCommand.self, DecodeCommand.self, SampleCommand.self, EditCommand.self, TrainCommand.self, TrainPriorCommand.self, EvalCommand.self, ImportOfficial.self, ExportONNXCommand.self, Info.self, DataCommand.self]
     )
 
@@ -26,11 +28,11 @@ let defaultModelPath = "models/sprites.safetensors"
 
 /// `--threads`, the engine's thread count (train, train-prior, eval).
 struct ThreadsOption: ParsableArguments {
-    @Option(help: "Engine threads, 1...\(Engine.maxThreadCount) (default: all cores).") var threads: Int?
+    @Option(help: "Engine threads, from 1 to \(Engine.maxThreadCount) (default: all cores).") var threads: Int?
 
     func validate() throws {
         if let t = threads, !(1...Engine.maxThreadCount).contains(t) {
-            throw ValidationError("--threads must be in 1...\(Engine.maxThreadCount), got \(t)")
+            throw ValidationError("--threads must be from 1 to \(Engine.maxThreadCount), got \(t)")
         }
     }
 

@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import Foundation
+import SVQ
 
 /// How the prior samples scenes (`svq sample`, `svq eval`).
 package struct PriorSamplingOptions: ParsableArguments {
@@ -37,31 +38,31 @@ package struct PriorSamplingOptions: ParsableArguments {
 package struct DecodingOptions: ParsableArguments {
     package init() {}
 
-    @Option(help: """
-        Draw the decoder's image tokens at this temperature instead of taking the most likely (default: greedy \
-        in decode and eval, 0.75 in sample).
-        """)
+    @Option(help: "Draw the decoder's image tokens at this temperature (default: \(Sampling.recommendedTemperature), the library's).")
     var decodeTemperature: Float?
+    @Flag(help: "Decode with the most likely image token at each step instead (deterministic, as the official code; drops objects).")
+    var greedyDecode = false
     @Option(name: .customLong("decode-candidates"),
             help: "Draw this many images per decode and keep the one whose re-encoding gives back the codes most closely (needs drawn tokens; default: 1).")
     var candidatesOption: Int?
 
-    /// The decoder's temperature (nil: greedy) and candidates, checked. `defaultTemperature` applies without
-    /// --decode-temperature; `greedy` (sample's --greedy-decode) overrides both; `oldCandidates` is decode's
-    /// old --candidates.
-    func resolved(defaultTemperature: Float? = nil, greedy: Bool = false,
-                  oldCandidates: Int? = nil) throws -> (temperature: Float?, candidates: Int) {
-        if let t = decodeTemperature ?? defaultTemperature, !(t > 0 && t.isFinite) {
+    /// The decoder's temperature (nil: greedy) and candidates, checked: the library's default (`Sampling.
+    /// recommended`, which says why) unless --decode-temperature or --greedy-decode; `oldTemperature` and
+    /// `oldCandidates` are decode's old --temperature and --candidates.
+    func resolved(oldTemperature: Float? = nil, oldCandidates: Int? = nil) throws -> (temperature: Float?, candidates: Int) {
+        let given = decodeTemperature ?? oldTemperature
+        if greedyDecode, let t = given {
+            throw ValidationError("--greedy-decode takes the most likely token: it has no temperature (got \(t))")
+        }
+        if let t = given, !(t > 0 && t.isFinite) {
             throw ValidationError("--decode-temperature must be positive and finite, got \(t)")
         }
         let candidates = candidatesOption ?? oldCandidates ?? 1
         guard candidates >= 1 else { throw ValidationError("--decode-candidates must be at least 1, got \(candidates)") }
-        let temperature = greedy ? nil : decodeTemperature ?? defaultTemperature
-        if candidates > 1 && temperature == nil {
-            throw ValidationError("--decode-candidates \(candidates) needs drawn tokens"
-                + (greedy ? ", not --greedy-decode" : " (--decode-temperature)") + ": greedy decoding gives the same image every time")
+        if candidates > 1 && greedyDecode {
+            throw ValidationError("--decode-candidates \(candidates) needs drawn tokens, not --greedy-decode: greedy decoding gives the same image every time")
         }
-        return (temperature, candidates)
+        return (greedyDecode ? nil : given ?? Sampling.recommendedTemperature, candidates)
     }
 }
 

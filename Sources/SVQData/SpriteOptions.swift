@@ -53,14 +53,14 @@ public struct SpriteOptions: Codable, Equatable, Sendable {
         func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
             if !condition { throw SpriteError.invalidOptions(message()) }
         }
-        try check(imageSize >= 8 && imageSize <= PNG.maxSide, "image size \(imageSize) must be in 8...\(PNG.maxSide)")
-        try check(minObjects >= 1 && minObjects <= maxObjects, "object count \(minObjects)...\(maxObjects) is not a valid range")
+        try check(imageSize >= 8 && imageSize <= PNG.maxSide, "image size \(imageSize) must be from 8 to \(PNG.maxSide)")
+        try check(minObjects >= 1 && minObjects <= maxObjects, "object counts from \(minObjects) to \(maxObjects) are not a valid range")
         try check(maxObjects <= 255, "at most 255 objects (the mask stores labels as bytes)")
         try check(minObjectSize >= 4 && minObjectSize <= maxObjectSize,
-                  "object size \(minObjectSize)...\(maxObjectSize) must be a range starting at 4 or more")
+                  "object sizes from \(minObjectSize) to \(maxObjectSize) must be a range starting at 4 or more")
         try check(maxObjectSize <= imageSize, "objects of \(maxObjectSize) px do not fit a \(imageSize) px image")
-        try check((1...SpriteShape.allCases.count).contains(shapes), "shapes must be in 1...\(SpriteShape.allCases.count)")
-        try check((1...SpritePalette.colours.count).contains(colours), "colours must be in 1...\(SpritePalette.colours.count)")
+        try check((1...SpriteShape.allCases.count).contains(shapes), "shapes must be from 1 to \(SpriteShape.allCases.count)")
+        try check((1...SpritePalette.colours.count).contains(colours), "colours must be from 1 to \(SpritePalette.colours.count)")
         if variant == .oddOneOut {
             try check(minObjects >= 3, "odd-one-out scenes need at least 3 objects")
             try check(shapes >= 2 && colours >= 2, "odd-one-out scenes need at least 2 shapes and 2 colours")

@@ -55,12 +55,15 @@ public enum EvaluationProgress: Equatable, Sendable, CustomStringConvertible {
     case reconstructed(Int, of: Int)
     /// Prior samples drawn and decoded so far, of all.
     case sampled(Int, of: Int)
+    /// No prior samples: the model's prior was never trained, so they would be noise.
+    case untrainedPrior
 
     public var description: String {
         switch self {
         case .loaded(let n): return "read \(n) images"
         case .reconstructed(let done, let total): return "reconstructed \(done)/\(total) images"
         case .sampled(let done, let total): return "sampled \(done)/\(total) scenes"
+        case .untrainedPrior: return "no prior samples: the model's prior was never trained (`svq train-prior` trains it)"
         }
     }
 }
@@ -70,7 +73,7 @@ public struct Evaluation: Sendable {
     public var report: EvaluationReport
     /// `EvaluationGrid.reconstructions` of the first images.
     public var reconstructionGrid: RGBImage
-    /// `EvaluationGrid.samples` of the prior's samples; nil when none were drawn (no prior, or no samples asked).
+    /// `EvaluationGrid.samples` of the prior's samples; nil when none were drawn (no prior, an untrained one, or no samples asked).
     public var sampleGrid: RGBImage?
 }
 
@@ -107,7 +110,8 @@ public func evaluate(_ model: SVQModel, modelName: String, data: URL, options: E
         codeUsage: usage, minimumCodeUsage: usage.map(\.usedFraction).min() ?? 0)
 
     var sampled: [RGBImage]?
-    if options.samples > 0, model.prior != nil {
+    if options.samples > 0, model.prior != nil, !model.priorTrained { progress(.untrainedPrior) }
+    if options.samples > 0, model.prior != nil, model.priorTrained {
         sampled = try evaluator.sample(count: options.samples, seed: options.seed, temperature: options.priorTemperature,
                                        topK: options.priorTopK) { progress(.sampled($0, of: options.samples)) }.1
     }

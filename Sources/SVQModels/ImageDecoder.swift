@@ -102,6 +102,7 @@ public final class ImageDecoder: Module {
                 margins.data[i * t + step] = v > 1 ? top2.values.data[i * 2] - top2.values.data[i * 2 + 1] : 0
             }
             input = embedding(chosen.reshaped([b, 1]), table: tokenEmbedding)
+            guard CallMonitor.proceed(step + 1, of: t) else { break }   // cancelled: the caller discards this
         }
         return (IntTensor(tokens, shape: [b, t]), margins)
     }

@@ -38,6 +38,10 @@ public final class SVQModel: Module {
     public let imageDecoder: ImageDecoder
     public let prior: SemanticPrior?
     public let config: SVQConfig
+    /// Whether `prior` holds trained weights. A new model's prior is random (`svq train` trains everything
+    /// else), and sampling it gives noise: false until the prior trainer takes a step or trained weights
+    /// are loaded. Saved as "prior_trained" in the weights file (WeightsFile.swift).
+    public var priorTrained = false
 
     /// A randomly initialised model.
     public init(config: SVQConfig, rng: inout RandomGenerator) throws {
@@ -135,7 +139,9 @@ public final class SVQModel: Module {
             throw SVQModelError.officialMismatch("tensors not understood (is the config right?): \(leftovers.prefix(10).joined(separator: ", "))")
         }
         switch (prior, priorStateDict) {
-        case let (p?, sd?): try p.loadOfficial(sd)
+        case let (p?, sd?):
+            try p.loadOfficial(sd)
+            priorTrained = true
         case (nil, _?): throw SVQModelError.officialMismatch("a prior checkpoint was given but the config has no prior")
         default: break
         }

@@ -63,6 +63,7 @@ extension SemanticPrior {
                 result[i * total + t] = codes[i]
             }
             previous = IntTensor(codes, shape: [batch])
+            guard CallMonitor.proceed(t + 1, of: total) else { break }   // cancelled: the caller discards this
         }
         return IntTensor(result, shape: [batch, total])
     }

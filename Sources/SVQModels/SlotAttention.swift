@@ -251,7 +251,7 @@ public final class SlotAttention: Module {
         // instead of two O(inputs·D·S) projections up front, which dominate when S ≫ N (S = 2048, N = 4
         // in the paper's CLEVR setting). Same products, summed in a different order.
         let keyScale = 1 / Float(c.slotSize).squareRoot()
-        for _ in 0..<c.numIterations {
+        for iteration in 0..<c.numIterations {
             let previous = slots
             let q = projectQ(normSlots(slots))                                         // [B, N, S]
             let qk = matmul(q, projectK.weight) * keyScale                             // [B, N, D]
@@ -263,6 +263,7 @@ public final class SlotAttention: Module {
                 .reshaped([b, c.numSlots, c.slotSize])
             let refined = h + mlp2(mlp1(blockLayerNorm(h, blocks: c.numBlocks)).relu())
             (slots, codes, commitment) = quantize(refined)
+            guard CallMonitor.proceed(iteration + 1, of: c.numIterations) else { break }   // cancelled: discarded
         }
         return SlotAttentionOutput(slots: slots, codes: codes, attention: attention, commitment: commitment)
     }

@@ -27,13 +27,20 @@ extension SVQModel {
     /// of any size) can make construction allocate.
     public static let maxValueCount = 1 << 32
 
-    /// The metadata our weights files carry: format, version and the full config as JSON.
+    /// The metadata our weights files carry: format, version and the full config as JSON; and
+    /// "prior_trained": "false" when the model has a prior that was never trained. (Files without the key,
+    /// all those written before it, have a trained prior: the bundled model, `svq train-prior` output.)
     public var metadata: [String: String] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: (try? encoder.encode(config)) ?? Data(), as: UTF8.self)
-        return ["format": "svq", "format_version": Self.formatVersion, "config": json]
+        var metadata = ["format": "svq", "format_version": Self.formatVersion, "config": json]
+        if prior != nil && !priorTrained { metadata[Self.priorTrainedKey] = "false" }
+        return metadata
     }
+
+    /// The metadata key that marks an untrained prior.
+    public static let priorTrainedKey = "prior_trained"
 
     /// Writes the model in our weights format, atomically.
     public func save(to url: URL) throws { try saveWeights(to: url, metadata: metadata) }
@@ -76,12 +83,14 @@ extension SVQModel {
         guard implied.tensors <= 2 * stored.count && implied.values <= 2 * held else {
             throw SVQModelError(.tensorMismatch, "the config implies \(implied.tensors) tensors of \(implied.values) values in all, far more than the file's \(stored.count) tensors of \(held) values")
         }
-        var rng = RandomGenerator(seed: 0)
-        try self.init(config: config, rng: &rng)
-        do { try load(from: file, prefix: prefix) } catch let mismatch as WeightsMismatchError {
+        var placeholder = RandomGenerator.placeholder   // every value is read from the file next
+        try self.init(config: config, rng: &placeholder)
+        let tensors = namedTensors()   // once: naming walks the modules by reflection, a large part of a load
+        do { try loadTensors(tensors, from: file, prefix: prefix) } catch let mismatch as WeightsMismatchError {
             throw SVQModelError(.tensorMismatch, mismatch.description)
         }
-        for (name, tensor) in namedTensors() {
+        priorTrained = prior != nil && file.metadata[Self.priorTrainedKey] != "false"
+        for (name, tensor) in tensors {
             let p = tensor.data
             for i in 0..<tensor.count where !p[i].isFinite {
                 throw SVQModelError(.nonFiniteWeights, "tensor \(prefix + name) holds a non-finite value (\(p[i])) at index \(i)")
@@ -98,7 +107,7 @@ extension SVQConfig {
             throw SVQModelError(.invalidConfig, "the file has no \"config\" in its metadata")
         }
         do { self = try JSONDecoder().decode(SVQConfig.self, from: Data(json.utf8)) } catch {
-            throw SVQModelError(.invalidConfig, "the config in the file is not valid: \(error)")
+            throw SVQModelError(.invalidConfig, "the config in the file is not valid: \(describe(error))")
         }
         try validate()
     }

@@ -107,19 +107,23 @@ open class Module {
 }
 
 /// `imageEncoder` → `image_encoder`, `projQ` → `proj_q`, `weightIH` → `weight_ih`.
+///
+/// Cases are read as ASCII (property names are ASCII identifiers; other characters are kept as they are):
+/// Unicode case lookups made this a sixth of the time of loading a model, which names every tensor.
 public func snakeCase(_ name: String) -> String {
-    var out = ""
-    let chars = Array(name)
+    let chars = Array(name.utf8)
+    func upper(_ i: Int) -> Bool { i >= 0 && i < chars.count && chars[i] >= 65 && chars[i] <= 90 }
+    func lower(_ i: Int) -> Bool { i >= 0 && i < chars.count && chars[i] >= 97 && chars[i] <= 122 }
+    func digit(_ i: Int) -> Bool { i >= 0 && i < chars.count && chars[i] >= 48 && chars[i] <= 57 }
+    var out: [UInt8] = []
+    out.reserveCapacity(chars.count + 4)
     for (i, c) in chars.enumerated() {
-        if c.isUppercase {
-            let prevLower = i > 0 && (chars[i - 1].isLowercase || chars[i - 1].isNumber)
-            let nextLower = i + 1 < chars.count && chars[i + 1].isLowercase
-            let prevUpper = i > 0 && chars[i - 1].isUppercase
-            if i > 0 && (prevLower || (prevUpper && nextLower)) { out.append("_") }
-            out.append(contentsOf: c.lowercased())
+        if upper(i) {
+            if i > 0 && (lower(i - 1) || digit(i - 1) || (upper(i - 1) && lower(i + 1))) { out.append(95) }   // "_"
+            out.append(c + 32)
         } else {
             out.append(c)
         }
     }
-    return out
+    return String(decoding: out, as: UTF8.self)
 }

@@ -32,6 +32,7 @@ func status(_ code: SVQError.Code) -> svq_status {
     case .invalidModel: return SVQ_STATUS_INVALID_MODEL
     case .noPrior: return SVQ_STATUS_NO_PRIOR
     case .internalError: return SVQ_STATUS_INTERNAL_ERROR
+    case .cancelled: return SVQ_STATUS_CANCELLED
     }
 }
 

@@ -9,7 +9,7 @@ public func svq_decode_f32(_ model: OpaquePointer?, _ codes: UnsafePointer<Int32
                            _ images: UnsafeMutablePointer<Float>?, _ imagesCapacity: Int) -> svq_status {
     guarded {
         try decode(model, codes, batch, params, images, imagesCapacity) { m, codes, sampling, seed, k in
-            try m.decode(codes, sampling: sampling, seed: seed, candidates: k).scalars
+            try m.decode(codes, sampling: sampling, seed: seed, candidates: k, progress: Callbacks.current).scalars
         }
     }
 }
@@ -20,7 +20,7 @@ public func svq_decode_u8(_ model: OpaquePointer?, _ codes: UnsafePointer<Int32>
                           _ images: UnsafeMutablePointer<UInt8>?, _ imagesCapacity: Int) -> svq_status {
     guarded {
         try decode(model, codes, batch, params, images, imagesCapacity) { m, codes, sampling, seed, k in
-            try m.decodeUInt8(codes, sampling: sampling, seed: seed, candidates: k).scalars
+            try m.decodeUInt8(codes, sampling: sampling, seed: seed, candidates: k, progress: Callbacks.current).scalars
         }
     }
 }

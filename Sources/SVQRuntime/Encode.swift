@@ -13,7 +13,8 @@ public func svq_encode_f32(_ model: OpaquePointer?, _ images: UnsafePointer<Floa
     guarded {
         try encode(model, images, batch, height, width, channels, params, codes, codesCapacity,
                    masks, masksCapacity, slots, slotsCapacity) { m, pixels, shape, seed, wantMasks, wantSlots in
-            try m.encode(try ShapedArray(pixels, shape: shape), seed: seed, masks: wantMasks, slots: wantSlots)
+            try m.encode(try ShapedArray(pixels, shape: shape), seed: seed, masks: wantMasks, slots: wantSlots,
+                         progress: Callbacks.current)
         }
     }
 }
@@ -28,7 +29,8 @@ public func svq_encode_u8(_ model: OpaquePointer?, _ images: UnsafePointer<UInt8
     guarded {
         try encode(model, images, batch, height, width, channels, params, codes, codesCapacity,
                    masks, masksCapacity, slots, slotsCapacity) { m, pixels, shape, seed, wantMasks, wantSlots in
-            try m.encode(try ShapedArray(pixels, shape: shape), seed: seed, masks: wantMasks, slots: wantSlots)
+            try m.encode(try ShapedArray(pixels, shape: shape), seed: seed, masks: wantMasks, slots: wantSlots,
+                         progress: Callbacks.current)
         }
     }
 }

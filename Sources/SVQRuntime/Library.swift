@@ -27,6 +27,7 @@ public func svq_status_string(_ status: svq_status) -> UnsafePointer<CChar>? {
     case SVQ_STATUS_INVALID_MODEL: return immortalCString("invalid model file")
     case SVQ_STATUS_NO_PRIOR: return immortalCString("model has no prior")
     case SVQ_STATUS_INTERNAL_ERROR: return immortalCString("internal error")
+    case SVQ_STATUS_CANCELLED: return immortalCString("cancelled")
     default: return immortalCString("unknown status")
     }
 }
@@ -49,7 +50,8 @@ public func svq_encode_default_params() -> svq_encode_params {
 
 @c @implementation
 public func svq_decode_default_params() -> svq_decode_params {
-    svq_decode_params(sampling: SVQ_SAMPLING_GREEDY, temperature: 1, top_k: 0, seed: 0, candidates: 1)
+    svq_decode_params(sampling: SVQ_SAMPLING_SAMPLE, temperature: Sampling.recommendedTemperature, top_k: 0, seed: 0,
+                      candidates: 1)
 }
 
 @c @implementation

@@ -12,16 +12,16 @@ public func svq_prior_sample(_ model: OpaquePointer?, _ count: Int32, _ params: 
         let out = try required(codes, "codes")
         guard count >= 1 else { throw SVQError(.invalidArgument, "count must be at least 1, got \(count)") }
         let info = m.info, c = Int(count)
-        guard info.hasPrior else { throw SVQError(.noPrior, "this model has no semantic prior, so it cannot sample codes") }
         let shape = [c, info.numSlots, info.numBlocks], total = c * info.codesPerImage
         try checkCapacity(CSize(codesCapacity), total, "codes")
         let p = params?.pointee ?? svq_prior_default_params()
         guard p.top_k >= 0 else { throw SVQError(.invalidArgument, "top_k must be 0 (all codes) or positive, got \(p.top_k)") }
-        // Either both or neither: the Swift API reports which one is missing.
+        // Either both or neither: the Swift API reports which one is missing (and a missing or untrained prior).
         let fixed = try fixedCodes.map { try ShapedArray(Array(UnsafeBufferPointer(start: $0, count: total)), shape: shape) }
         let mask = try fixedMask.map { try ShapedArray(UnsafeBufferPointer(start: $0, count: total).map { $0 != 0 }, shape: shape) }
         let sampled = try m.samplePrior(count: c, seed: p.seed, temperature: p.temperature,
-                                        topK: p.top_k == 0 ? nil : Int(p.top_k), fixed: fixed, fixedMask: mask)
+                                        topK: p.top_k == 0 ? nil : Int(p.top_k), fixed: fixed, fixedMask: mask,
+                                        progress: Callbacks.current)
         copy(sampled.scalars, to: out)
     }
 }
@@ -34,7 +34,7 @@ public func svq_codebook(_ model: OpaquePointer?, _ block: Int32, _ out: UnsafeM
         let out = try required(out, "out")
         let info = m.info
         guard block >= 0 && Int(block) < info.numBlocks else {
-            throw SVQError(.invalidArgument, "block must be in 0..<\(info.numBlocks), got \(block)")
+            throw SVQError(.invalidArgument, "block must be from 0 to \(info.numBlocks - 1), got \(block)")
         }
         try checkCapacity(CSize(capacity), info.codebookSize * info.blockSize, "out")
         copy(try m.codebook(block: Int(block)).scalars, to: out)

@@ -83,6 +83,7 @@ public final class PriorTrainer {
         loss.backward()
         switch applyGradients(optimizer, clipping: trained, to: options.clipNorm, zeroing: prior) {
         case .applied(let gradientMax):
+            model.priorTrained = true
             return (loss.item(), gradientMax)
         case .skipped(let bad):
             nonFinite = "step \(s): the gradient of \(bad) is not finite"

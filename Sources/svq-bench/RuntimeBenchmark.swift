@@ -192,7 +192,7 @@ func runRuntime(_ args: [String]) {
             let per = info.numSlots * info.numBlocks
             guard all.count >= batch * per else { fail("inputs hold fewer than \(batch) code sets") }
             let codes = try ShapedArray(Array(all[0..<(batch * per)]), shape: [batch, info.numSlots, info.numBlocks])
-            operation = { _ = try model.decode(codes) }
+            operation = { _ = try model.decode(codes, sampling: .greedy) }   // as the ONNX graphs decode
         default:
             guard info.hasPrior else { fail("this model has no prior") }
             operation = { _ = try model.samplePrior(count: batch, seed: 0) }

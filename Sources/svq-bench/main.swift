@@ -4,6 +4,7 @@
 //
 //   svq-bench prepare … | runtime … | sgemm | train …   (RuntimeBenchmark.swift: the ONNX Runtime comparison;
 //                                                     each prints one JSON object)
+//   svq-bench load MODEL [--runs R]                     (LoadBenchmark.swift: load time against a plain read)
 //   svq-bench [--threads N] [--json PATH] [--all-algorithms] [--filter TEXT]
 //             [--decode | --no-decode] [--recompute-budget SECONDS]
 //
@@ -203,6 +204,9 @@ case "prepare":
     exit(0)
 case "runtime":
     runRuntime(Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
+case "load":
+    runLoad(Array(CommandLine.arguments.dropFirst(2)))
     exit(0)
 case "sgemm":
     // svq-bench sgemm [--threads N]: the machine's 1024³ sgemm rate, as one JSON object.

@@ -82,7 +82,7 @@ static size_t n_image, n_codes;   /* values per image, codes per image */
 static void test_library(void) {
     CHECK(svq_api_version() == SVQ_API_VERSION);
     CHECK(svq_version() != NULL && strlen(svq_version()) > 0);
-    for (int s = SVQ_STATUS_OK; s <= SVQ_STATUS_INTERNAL_ERROR; s++) {
+    for (int s = SVQ_STATUS_OK; s <= SVQ_STATUS_CANCELLED; s++) {
         CHECK(strcmp(svq_status_string((svq_status) s), "unknown status") != 0);
     }
     CHECK(strcmp(svq_status_string((svq_status) 1234), "unknown status") == 0);
@@ -96,7 +96,7 @@ static void test_library(void) {
     EXPECT_OK(svq_set_threads(2));
     CHECK(svq_get_threads() == 2);
     svq_decode_params d = svq_decode_default_params();
-    CHECK(d.sampling == SVQ_SAMPLING_GREEDY && d.temperature == 1.0f && d.top_k == 0 && d.seed == 0);
+    CHECK(d.sampling == SVQ_SAMPLING_SAMPLE && d.temperature == 0.75f && d.top_k == 0 && d.seed == 0);
     svq_prior_params p = svq_prior_default_params();
     CHECK(p.temperature == 1.0f && p.top_k == 0 && p.seed == 0);
     CHECK(svq_encode_default_params().seed == 0);
@@ -306,6 +306,7 @@ static void test_decode(const svq_model * m) {
     EXPECT(svq_decode_f32(m, codes, 2, &d, out, ni), SVQ_STATUS_INVALID_ARGUMENT, "temperature");
     d = svq_decode_default_params();
     CHECK(d.candidates == 1);
+    d.sampling = SVQ_SAMPLING_GREEDY;
     d.candidates = 3; /* greedy decoding draws one image */
     EXPECT(svq_decode_f32(m, codes, 2, &d, out, ni), SVQ_STATUS_INVALID_ARGUMENT, "greedy");
     d.sampling = SVQ_SAMPLING_SAMPLE;
@@ -485,6 +486,76 @@ static void test_threads(const svq_model * m) {
     free(job_images);
 }
 
+/* What the callbacks saw: reports in order, and after how many polls the abort callback says stop (0: never). */
+typedef struct watch {
+    int   reports, polls, stop_after;
+    float last;
+    int   in_order;
+} watch;
+
+static void on_progress(float progress, void * user_data) {
+    watch * w = user_data;
+    if (!(progress > w->last && progress <= 1.0f)) w->in_order = 0;
+    w->last = progress;
+    w->reports++;
+}
+
+static bool should_abort(void * user_data) {
+    watch * w = user_data;
+    w->polls++;
+    return w->stop_after > 0 && w->polls >= w->stop_after;
+}
+
+static void * decode_unwatched(void * arg) {
+    const svq_model * m = arg;
+    int32_t * codes = calloc(n_codes, sizeof *codes);
+    uint8_t * pixels = malloc(n_image);
+    svq_status st = svq_decode_u8(m, codes, 1, NULL, pixels, n_image);
+    free(codes), free(pixels);
+    return (void *) (intptr_t) st;
+}
+
+static void test_callbacks(const svq_model * m) {
+    int32_t * codes = calloc(2 * n_codes, sizeof *codes);
+    uint8_t * plain = malloc(2 * n_image), * pixels = malloc(2 * n_image);
+    EXPECT_OK(svq_decode_u8(m, codes, 2, NULL, plain, 2 * n_image));
+
+    watch w = { 0, 0, 0, 0.0f, 1 };
+    svq_callbacks cb = { on_progress, &w, should_abort, &w };
+    EXPECT_OK(svq_set_callbacks(&cb));
+    EXPECT_OK(svq_decode_u8(m, codes, 2, NULL, pixels, 2 * n_image));
+    CHECK(w.reports == info.tokens_per_image && w.polls == info.tokens_per_image);   /* one per decoder step */
+    CHECK(w.in_order && w.last == 1.0f);
+    CHECK(memcmp(pixels, plain, 2 * n_image) == 0);                                   /* watching changes nothing */
+
+    /* Another thread's calls are not watched. */
+    pthread_t thread;
+    void * result = NULL;
+    w.reports = w.polls = 0;
+    CHECK(pthread_create(&thread, NULL, decode_unwatched, (void *) m) == 0);
+    CHECK(pthread_join(thread, &result) == 0);
+    CHECK((intptr_t) result == SVQ_STATUS_OK && w.reports == 0 && w.polls == 0);
+
+    w = (watch) { 0, 0, 5, 0.0f, 1 };
+    EXPECT(svq_decode_u8(m, codes, 2, NULL, pixels, 2 * n_image), SVQ_STATUS_CANCELLED, "cancelled");
+    CHECK(w.polls == 5);                                                              /* stopped at once */
+    w = (watch) { 0, 0, 2, 0.0f, 1 };
+    EXPECT(svq_prior_sample(m, 1, NULL, NULL, NULL, codes, n_codes), SVQ_STATUS_CANCELLED, "cancelled");
+    CHECK(w.polls == 2);
+    w = (watch) { 0, 0, 1, 0.0f, 1 };
+    float * images = calloc(n_image, sizeof *images);
+    EXPECT(svq_encode_f32(m, images, 1, info.image_size, info.image_size, info.image_channels, NULL,
+                          codes, n_codes, NULL, 0, NULL, 0), SVQ_STATUS_CANCELLED, "cancelled");
+    CHECK(w.polls == 1);
+
+    /* Removed: the call runs to the end unwatched. */
+    EXPECT_OK(svq_set_callbacks(NULL));
+    w = (watch) { 0, 0, 1, 0.0f, 1 };
+    EXPECT_OK(svq_decode_u8(m, codes, 2, NULL, pixels, 2 * n_image));
+    CHECK(w.polls == 0 && memcmp(pixels, plain, 2 * n_image) == 0);
+    free(images), free(codes), free(plain), free(pixels);
+}
+
 int main(int argc, char ** argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s MODEL_WITH_PRIOR MODEL_WITHOUT_PRIOR\n", argv[0]);
@@ -512,6 +583,7 @@ int main(int argc, char ** argv) {
     test_prior(m, no_prior);
     test_codebook(m);
     test_threads(m);
+    test_callbacks(m);
 
     svq_model_free(m);
     svq_model_free(no_prior);

@@ -46,7 +46,8 @@ final class FlagTests: XCTestCase {
         func decoder(_ flags: [String]) throws -> (temperature: Float?, candidates: Int) {
             try DecodeCommand.parse(["codes.json", "-o", "out.png"] + flags).decoder
         }
-        XCTAssertNil(try decoder([]).temperature)
+        XCTAssertEqual(try decoder([]).temperature, 0.75, "the library's default decoding")
+        XCTAssertNil(try decoder(["--greedy-decode"]).temperature)
         XCTAssertEqual(try decoder([]).candidates, 1)
         XCTAssertEqual(try decoder(["--decode-temperature", "0.5", "--decode-candidates", "3"]).temperature, 0.5)
         XCTAssertEqual(try decoder(["--decode-temperature", "0.5", "--decode-candidates", "3"]).candidates, 3)
@@ -55,7 +56,8 @@ final class FlagTests: XCTestCase {
         XCTAssertEqual(try decoder(["--temperature", "0.5", "--candidates", "3"]).candidates, 3)
         XCTAssertThrowsError(try decoder(["--temperature", "0.5", "--decode-temperature", "0.5"]))
         XCTAssertThrowsError(try decoder(["--candidates", "2", "--decode-candidates", "2"]))
-        XCTAssertThrowsError(try decoder(["--decode-candidates", "2"]), "greedy decoding has one image to offer")
+        XCTAssertThrowsError(try decoder(["--greedy-decode", "--decode-candidates", "2"]), "greedy decoding has one image to offer")
+        XCTAssertThrowsError(try decoder(["--greedy-decode", "--decode-temperature", "0.5"]))
         XCTAssertThrowsError(try decoder(["--decode-temperature", "-1"]))
     }
 
@@ -82,7 +84,8 @@ final class FlagTests: XCTestCase {
         XCTAssertEqual(options.decodeCandidates, 4)
         XCTAssertEqual(options.seed, 3)
         XCTAssertEqual(options.batchSize, 2)
-        XCTAssertNil(try EvalCommand.parse(["--data", "d"]).options.decodeTemperature, "eval decodes greedily by default")
+        XCTAssertEqual(try EvalCommand.parse(["--data", "d"]).options.decodeTemperature, 0.75, "the library's default decoding")
+        XCTAssertNil(try EvalCommand.parse(["--data", "d", "--greedy-decode"]).options.decodeTemperature)
         XCTAssertThrowsError(try EvalCommand.parse(["--data", "d", "--split", "training"]))
         XCTAssertThrowsError(try EvalCommand.parse(["--data", "d", "--batch-size", "0"]))
     }
@@ -151,7 +154,7 @@ final class FlagTests: XCTestCase {
             XCTAssertNoThrow(try SVQCommand.parseAsRoot(command + ["--threads", "1024"]), "\(command[0])")
             for bad in ["1025", "100000", "0", "-1"] {
                 XCTAssertThrowsError(try SVQCommand.parseAsRoot(command + ["--threads=" + bad]), "\(command[0]) --threads \(bad)") {
-                    XCTAssertTrue(SVQCommand.message(for: $0).contains("1...1024"), SVQCommand.message(for: $0))
+                    XCTAssertTrue(SVQCommand.message(for: $0).contains("from 1 to 1024"), SVQCommand.message(for: $0))
                 }
             }
         }

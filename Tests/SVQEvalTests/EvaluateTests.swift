@@ -19,11 +19,14 @@ final class EvaluateTests: XCTestCase {
         try SpriteDataset.generate(count: 20, options: SpriteOptions(variant: .oddOneOut, seed: 4), to: folder)
     }
 
-    func tinyModel(prior: Bool = true) throws -> SVQModel {
+    /// A random model; its random prior stands in for a trained one unless `priorTrained` is false.
+    func tinyModel(prior: Bool = true, priorTrained: Bool = true) throws -> SVQModel {
         var config = SVQConfig.goldenTiny
         if !prior { config.prior = nil }
         var rng = RandomGenerator(seed: 2)
-        return try SVQModel(config: config, rng: &rng)
+        let model = try SVQModel(config: config, rng: &rng)
+        model.priorTrained = priorTrained
+        return model
     }
 
     func options(samples: Int = 3) -> EvaluationOptions {
@@ -89,6 +92,14 @@ final class EvaluateTests: XCTestCase {
         let noPrior = try evaluate(try tinyModel(prior: false), modelName: "tiny", data: folder, options: options())
         XCTAssertNil(noPrior.sampleGrid)
         XCTAssertNil(noPrior.report.generation)
+
+        // A prior never trained (`svq train`'s model) would sample noise: no samples, and the progress says why.
+        var events: [EvaluationProgress] = []
+        let untrained = try evaluate(try tinyModel(priorTrained: false), modelName: "tiny", data: folder,
+                                     options: options()) { events.append($0) }
+        XCTAssertNil(untrained.sampleGrid)
+        XCTAssertNil(untrained.report.generation)
+        XCTAssertEqual(events.last, .untrainedPrior)
     }
 
     func testReportJSONUsesSnakeCaseKeys() throws {

@@ -141,7 +141,13 @@ final class WeightsDocTests: XCTestCase {
     func testMetadataIsDescribed() throws {
         let text = try Self.documentText()
         var rng = RandomGenerator(seed: 0)
-        let metadata = try SVQModel(config: .goldenTiny, rng: &rng).metadata
+        let model = try SVQModel(config: .goldenTiny, rng: &rng)
+        XCTAssertEqual(Set(model.metadata.keys), ["format", "format_version", "config", "prior_trained"])
+        for key in model.metadata.keys {
+            XCTAssertTrue(text.contains("| `\(key)` |"), "metadata key \(key) has no row in docs/weights.md")
+        }
+        model.priorTrained = true
+        let metadata = model.metadata
         XCTAssertEqual(Set(metadata.keys), ["format", "format_version", "config"])
         for key in metadata.keys {
             XCTAssertTrue(text.contains("| `\(key)` |"), "metadata key \(key) has no row in docs/weights.md")

@@ -24,7 +24,7 @@ final class CAPITests: XCTestCase {
             (.invalidArgument, SVQ_STATUS_INVALID_ARGUMENT), (.shapeMismatch, SVQ_STATUS_SHAPE_MISMATCH),
             (.invalidValue, SVQ_STATUS_INVALID_VALUE), (.bufferTooSmall, SVQ_STATUS_BUFFER_TOO_SMALL),
             (.ioError, SVQ_STATUS_IO_ERROR), (.invalidModel, SVQ_STATUS_INVALID_MODEL),
-            (.noPrior, SVQ_STATUS_NO_PRIOR), (.internalError, SVQ_STATUS_INTERNAL_ERROR)]
+            (.noPrior, SVQ_STATUS_NO_PRIOR), (.internalError, SVQ_STATUS_INTERNAL_ERROR), (.cancelled, SVQ_STATUS_CANCELLED)]
         XCTAssertEqual(pairs.map(\.0), SVQError.Code.allCases)
         for (code, status) in pairs {
             XCTAssertEqual(UInt32(code.rawValue), status.rawValue, "\(code)")
@@ -183,13 +183,14 @@ final class CAPITests: XCTestCase {
         expect(svq_decode_f32(model, codes, 0, nil, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "batch")
         expect(svq_decode_f32(model, codes, 1, nil, &out, out.count - 1), SVQ_STATUS_BUFFER_TOO_SMALL, "12288")
         codes[3] = 8
-        expect(svq_decode_f32(model, codes, 1, nil, &out, out.count), SVQ_STATUS_INVALID_VALUE, "outside 0..<8")
+        expect(svq_decode_f32(model, codes, 1, nil, &out, out.count), SVQ_STATUS_INVALID_VALUE, "outside 0 to 7")
         codes[3] = 0
         var params = svq_decode_default_params()
         params.sampling = svq_sampling(rawValue: 7)
         expect(svq_decode_f32(model, codes, 1, &params, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "sampling")
         params = svq_decode_default_params()
         XCTAssertEqual(params.candidates, 1)
+        params.sampling = SVQ_SAMPLING_GREEDY
         params.candidates = 2
         expect(svq_decode_f32(model, codes, 1, &params, &out, out.count), SVQ_STATUS_INVALID_ARGUMENT, "greedy")
         params.sampling = SVQ_SAMPLING_SAMPLE
@@ -221,7 +222,7 @@ final class CAPITests: XCTestCase {
         expect(svq_set_threads(-1), SVQ_STATUS_INVALID_ARGUMENT, "thread")
         XCTAssertEqual(Int(SVQ_MAX_THREADS), Runtime.maxThreadCount)
         let threads = svq_get_threads()
-        expect(svq_set_threads(SVQ_MAX_THREADS + 1), SVQ_STATUS_INVALID_ARGUMENT, "1...\(SVQ_MAX_THREADS)")
+        expect(svq_set_threads(SVQ_MAX_THREADS + 1), SVQ_STATUS_INVALID_ARGUMENT, "from 1 to \(SVQ_MAX_THREADS)")
         expect(svq_set_threads(100_000), SVQ_STATUS_INVALID_ARGUMENT, "100000")
         expect(svq_set_threads(.max), SVQ_STATUS_INVALID_ARGUMENT, "\(Int32.max)")
         XCTAssertEqual(svq_get_threads(), threads)
@@ -229,6 +230,13 @@ final class CAPITests: XCTestCase {
         let noPrior = try load(TestModels.tinyNoPriorData)
         defer { svq_model_free(noPrior) }
         expect(svq_prior_sample(noPrior, 1, nil, nil, nil, &codes, 12), SVQ_STATUS_NO_PRIOR, "prior")
+
+        let untrained = try load(TestModels.tinyUntrainedPriorData)
+        defer { svq_model_free(untrained) }
+        var info = svq_info()
+        XCTAssertEqual(svq_model_info(untrained, &info), SVQ_STATUS_OK)
+        XCTAssertFalse(info.has_prior)
+        expect(svq_prior_sample(untrained, 1, nil, nil, nil, &codes, 12), SVQ_STATUS_NO_PRIOR, "never trained")
     }
 
     func testCapacitiesOfTwoToTheSixtyThreeAndAboveAreLargeEnough() throws {

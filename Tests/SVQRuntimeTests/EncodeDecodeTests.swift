@@ -3,6 +3,7 @@
 
 import Foundation
 import SafeTensors
+import CSVQ
 import SVQ
 import SVQEngine
 import SVQModels
@@ -77,7 +78,7 @@ final class EncodeDecodeTests: XCTestCase {
 
     func testDecodeShapesRangesAndLayout() throws {
         let codes = try model.encode(testImages(batch: 2), seed: 2).codes
-        let images = try model.decode(codes)
+        let images = try model.decode(codes, sampling: .greedy)
         XCTAssertEqual(images.shape, [2, 64, 64, 3])
         XCTAssertTrue(images.scalars.allSatisfy { $0 >= 0 && $0 <= 1 })
         var rng = RandomGenerator(seed: 0)
@@ -87,20 +88,34 @@ final class EncodeDecodeTests: XCTestCase {
         for b in 0..<2 { for y in stride(from: 0, to: 64, by: 7) { for x in stride(from: 0, to: 64, by: 5) { for c in 0..<3 {
             XCTAssertEqual(images.scalars[((b * 64 + y) * 64 + x) * 3 + c], nchw.data[((b * 3 + c) * 64 + y) * 64 + x])
         } } } }
-        let bytes = try model.decodeUInt8(codes)
+        let bytes = try model.decodeUInt8(codes, sampling: .greedy)
         XCTAssertEqual(bytes.shape, [2, 64, 64, 3])
         XCTAssertEqual(bytes.scalars, images.scalars.map { UInt8(($0 * 255).rounded()) })
     }
 
     func testGreedyDecodeIsDeterministicAndSampledFollowsTheSeed() throws {
         let codes = try model.samplePrior(count: 2, seed: 1)
-        XCTAssertEqual(try model.decode(codes, seed: 1), try model.decode(codes, seed: 2), "greedy ignores the seed")
+        XCTAssertEqual(try model.decode(codes, sampling: .greedy, seed: 1), try model.decode(codes, sampling: .greedy, seed: 2),
+                       "greedy ignores the seed")
         let sampling = Sampling.sampled(temperature: 1.5, topK: nil)
         let a = try model.decode(codes, sampling: sampling, seed: 3)
         XCTAssertEqual(a, try model.decode(codes, sampling: sampling, seed: 3))
         XCTAssertNotEqual(a, try model.decode(codes, sampling: sampling, seed: 4))
         // top-1 sampling is greedy.
-        XCTAssertEqual(try model.decode(codes, sampling: .sampled(temperature: 1, topK: 1), seed: 5), try model.decode(codes))
+        XCTAssertEqual(try model.decode(codes, sampling: .sampled(temperature: 1, topK: 1), seed: 5),
+                       try model.decode(codes, sampling: .greedy))
+    }
+
+    func testTheDefaultDecodeDrawsTokensAt075InSwiftAndC() throws {
+        let codes = try model.samplePrior(count: 2, seed: 1)
+        let drawn = try model.decode(codes, sampling: .sampled(temperature: 0.75, topK: nil), seed: 0)
+        XCTAssertEqual(try model.decode(codes), drawn)
+        XCTAssertNotEqual(drawn, try model.decode(codes, sampling: .greedy))
+        let c = svq_decode_default_params()
+        XCTAssertEqual(c.sampling, SVQ_SAMPLING_SAMPLE)
+        XCTAssertEqual(c.temperature, 0.75)
+        XCTAssertEqual(c.top_k, 0)
+        XCTAssertEqual(c.seed, 0)
     }
 
     func testCodebooks() throws {
@@ -161,7 +176,7 @@ final class EncodeDecodeTests: XCTestCase {
         XCTAssertEqual(Runtime.maxThreadCount, 1024)
         // libgomp exits the process at 50 000 threads and crashes at 100 000.
         for n in [1025, 50_000, 100_000, Int(Int32.max), Int.max] {
-            XCTAssertTrue(expectError(.invalidArgument, try Runtime.setThreadCount(n)).contains("1...1024"))
+            XCTAssertTrue(expectError(.invalidArgument, try Runtime.setThreadCount(n)).contains("from 1 to 1024"))
             XCTAssertEqual(Runtime.threadCount, before, "a refused count leaves the setting alone")
         }
         try Runtime.setThreadCount(1024)

@@ -1,6 +1,7 @@
 // Sampling from the semantic prior through the runtime API: shapes, range, determinism, completion of
 // fixed codes, and the prior's errors.
 
+import SafeTensors
 import SVQ
 import XCTest
 
@@ -37,6 +38,17 @@ final class PriorTests: XCTestCase {
         let all = try model.samplePrior(count: count, seed: 12, fixed: base,
                                         fixedMask: try ShapedArray([Bool](repeating: true, count: count * 12), shape: [count, 3, 4]))
         XCTAssertEqual(all, base)
+    }
+
+    func testAnUntrainedPriorIsNoPrior() throws {
+        let untrained = try SVQ.Model(data: TestModels.tinyUntrainedPriorData)
+        XCTAssertFalse(untrained.info.hasPrior)
+        XCTAssertTrue(expectError(.noPrior, try untrained.samplePrior(count: 1)).contains("never trained"))
+        // The marker is what differs: the same tensors without it sample (files written before it existed).
+        let marked = try SafeTensorsFile(data: TestModels.tinyUntrainedPriorData).metadata
+        XCTAssertEqual(marked["prior_trained"], "false")
+        let unmarked = TestModels.rewritten(TestModels.tinyUntrainedPriorData, metadata: { $0["prior_trained"] = nil })
+        XCTAssertEqual(try SVQ.Model(data: unmarked).samplePrior(count: 2, seed: 3), try model.samplePrior(count: 2, seed: 3))
     }
 
     func testPriorErrors() throws {

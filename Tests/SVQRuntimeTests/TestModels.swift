@@ -32,12 +32,19 @@ enum TestModels {
     }()
     static let microData: Data = serialized(microConfig, seed: 13)
 
+    /// The golden-tiny sizes with a prior that was never trained (`svq train`'s output).
+    static let tinyUntrainedPriorData: Data = serialized(.goldenTiny, seed: 11, priorTrained: false)
+
     static let tiny: SVQ.Model = try! SVQ.Model(data: tinyData)
     static let tinyNoPrior: SVQ.Model = try! SVQ.Model(data: tinyNoPriorData)
 
-    static func serialized(_ config: SVQConfig, seed: UInt64) -> Data {
+    /// A random model as our weights file; its random prior stands in for a trained one unless
+    /// `priorTrained` is false (as `svq train` writes it).
+    static func serialized(_ config: SVQConfig, seed: UInt64, priorTrained: Bool = true) -> Data {
         var rng = RandomGenerator(seed: seed)
-        return try! SVQModel(config: config, rng: &rng).serialized()
+        let model = try! SVQModel(config: config, rng: &rng)
+        model.priorTrained = priorTrained
+        return try! model.serialized()
     }
 
     /// `data` with its metadata, or its tensors, replaced (everything else copied).

@@ -34,6 +34,22 @@ final class PriorTrainingTests: XCTestCase {
         return try PriorTrainer(model: model, codes: structuredCodes(count: 64, seed: 1), validationCodes: validation, options: options)
     }
 
+    func testTheFileSaysWhetherThePriorWasTrained() throws {
+        let trainer = try makeTrainer(steps: 1)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("prior-trained-\(getpid()).safetensors")
+        defer { try? FileManager.default.removeItem(at: file) }
+        func reloaded() throws -> SVQModel {
+            try trainer.model.save(to: file)
+            return try SVQModel(contentsOf: file)
+        }
+        // A new model (what `svq train` writes) is marked untrained, and stays so through a save and load.
+        XCTAssertEqual(trainer.model.metadata["prior_trained"], "false")
+        XCTAssertFalse(try reloaded().priorTrained)
+        trainer.trainStep()
+        XCTAssertNil(trainer.model.metadata["prior_trained"])
+        XCTAssertTrue(try reloaded().priorTrained)
+    }
+
     func testHeldOutLossFallsOnStructuredCodes() throws {
         let held = structuredCodes(count: 32, seed: 2)
         let trainer = try makeTrainer(steps: 200, validation: held)

@@ -119,7 +119,7 @@ int main(int argc, char ** argv) {
         printf("\n");
     }
 
-    /* Decode the codes back to an image (greedy: deterministic). */
+    /* Decode the codes back to an image (default params: tokens drawn at 0.75, seed 0). */
     if (failed(svq_decode_u8(model, codes, 1, NULL, out, n_pixels), "decoding")) goto done;
     snprintf(path, sizeof path, "%s-recon.png", argv[3]);
     if (!write_rgb_png(path, out, size)) goto done;

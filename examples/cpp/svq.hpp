@@ -105,7 +105,7 @@ public:
         return out;
     }
 
-    /// NHWC float images in [0, 1] for codes [B, N, M]; params NULL = greedy.
+    /// NHWC float images in [0, 1] for codes [B, N, M]; params NULL = the defaults (tokens drawn at 0.75).
     std::vector<float> decode(const std::vector<int32_t> & codes, const svq_decode_params * params = nullptr) const {
         const int32_t b = batch_of(codes.size(), codes_per_image(), "codes");
         std::vector<float> images(std::size_t(b) * values_per_image());

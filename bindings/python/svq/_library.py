@@ -13,7 +13,7 @@ import threading
 
 from .errors import LibraryNotFoundError
 
-API_VERSION = 2  # SVQ_API_VERSION of the svq.h these declarations follow
+API_VERSION = 3  # SVQ_API_VERSION of the svq.h these declarations follow
 MAX_THREADS = 1024  # SVQ_MAX_THREADS: the most threads svq_set_threads accepts
 
 
@@ -57,6 +57,19 @@ class PriorParams(ctypes.Structure):
     ]
 
 
+PROGRESS_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_float, ctypes.c_void_p)
+ABORT_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p)
+
+
+class Callbacks(ctypes.Structure):
+    _fields_ = [
+        ("progress_callback", PROGRESS_CALLBACK),
+        ("progress_callback_user_data", ctypes.c_void_p),
+        ("abort_callback", ABORT_CALLBACK),
+        ("abort_callback_user_data", ctypes.c_void_p),
+    ]
+
+
 _p = ctypes.POINTER
 _status = ctypes.c_int
 _size = ctypes.c_size_t
@@ -87,6 +100,7 @@ _PROTOTYPES = {
     "svq_decode_u8": (_status, [_model, _i32p, _i32, _p(DecodeParams), _u8p, _size]),
     "svq_prior_sample": (_status, [_model, _i32, _p(PriorParams), _i32p, _u8p, _i32p, _size]),
     "svq_codebook": (_status, [_model, _i32, _f32p, _size]),
+    "svq_set_callbacks": (_status, [_p(Callbacks)]),
 }
 
 

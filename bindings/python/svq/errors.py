@@ -13,8 +13,9 @@ class Status(enum.IntEnum):
     BUFFER_TOO_SMALL = 4  #: an output buffer too small (not raised by this package: it sizes them)
     IO_ERROR = 5  #: the model file cannot be opened or read
     INVALID_MODEL = 6  #: not a valid SVQ weights file
-    NO_PRIOR = 7  #: the model has no semantic prior
+    NO_PRIOR = 7  #: the model has no semantic prior, or one that was never trained
     INTERNAL_ERROR = 8  #: a bug in the library
+    CANCELLED = 9  #: the call's progress callback returned False
 
 
 class SVQError(Exception):

@@ -6,6 +6,7 @@ right dtype) and checks what the C API cannot see (array ranks and the order of 
 
 import ctypes
 import dataclasses
+import operator
 import os
 from typing import Optional
 
@@ -21,6 +22,45 @@ def _check(status):
         raise SVQError(status, _c.library().svq_last_error().decode("utf-8", "replace"))
 
 
+class _Watched:
+    """The C call inside it reports its progress to ``progress(fraction)`` (on this thread, after each step)
+    and stops, raising SVQError(CANCELLED), when ``progress`` returns False. An exception raised by
+    ``progress`` stops the call too and is raised in its place. ``progress=None`` watches nothing."""
+
+    def __init__(self, progress):
+        if progress is not None and not callable(progress):
+            raise SVQError(Status.INVALID_ARGUMENT, f"progress must be callable, got {progress!r}")
+        self._progress = progress
+        self._stop = False
+        self._error = None
+
+    def _report(self, fraction, _user_data):
+        try:
+            if self._progress(float(fraction)) is False:
+                self._stop = True
+        except BaseException as e:   # noqa: B036 -- re-raised after the call, which is stopped first
+            self._error = e
+            self._stop = True
+
+    def _abort(self, _user_data):
+        return self._stop
+
+    def __enter__(self):
+        if self._progress is not None:
+            # Kept on self: the C function pointers live as long as these ctypes objects.
+            self._callbacks = _c.Callbacks(_c.PROGRESS_CALLBACK(self._report), None,
+                                           _c.ABORT_CALLBACK(self._abort), None)
+            _check(_c.library().svq_set_callbacks(ctypes.byref(self._callbacks)))
+        return self
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            _c.library().svq_set_callbacks(None)
+            if self._error is not None:
+                raise self._error
+        return False
+
+
 def _ptr(array, ctype):
     return array.ctypes.data_as(ctypes.POINTER(ctype))
 
@@ -29,7 +69,7 @@ def set_threads(n: int) -> None:
     """Threads used inside each call (matrix products and parallel loops): 1 <= n <= MAX_THREADS (1024),
     or 0 for one per core. Raises SVQError(INVALID_ARGUMENT) otherwise. Process-wide; set it before
     starting work, not while other threads are inside the library."""
-    _check(_c.library().svq_set_threads(_i32(n)))
+    _check(_c.library().svq_set_threads(_i32(n, "n")))
 
 
 def get_threads() -> int:
@@ -152,14 +192,15 @@ class Model:
 
     # Encode / decode
 
-    def encode(self, images, *, seed: int = 0, masks: bool = False, slots: bool = False) -> Encoding:
+    def encode(self, images, *, seed: int = 0, masks: bool = False, slots: bool = False,
+               progress=None) -> Encoding:
         """Encodes images [B, H, W, C] (NHWC): uint8 0..255, or floats in [0, 1] (converted to float32).
 
         The same seed and images give the same codes (encoding starts from random slots). With ``masks``
         and ``slots``, also returns the per-object attention masks [B, N, H, W] and the quantized slots
         [B, N, S]. Raises SVQError: SHAPE_MISMATCH (not [B, image_size, image_size, channels]),
         INVALID_ARGUMENT (B = 0, integer pixels that are not uint8), INVALID_VALUE (NaN, infinite or
-        out-of-range pixels).
+        out-of-range pixels), CANCELLED. ``progress``: as in decode, one step per slot attention iteration.
         """
         handle, i = self._live(), self._info
         images = np.asarray(images)
@@ -180,22 +221,28 @@ class Model:
         mask_out = np.empty((b, i.num_slots, i.image_size, i.image_size), np.float32) if masks else None
         slot_out = np.empty((b, i.num_slots, i.slot_size), np.float32) if slots else None
         params = _c.EncodeParams(seed=_seed(seed))
-        _check(fn(handle, _ptr(images, ctype), _i32(b), _i32(h), _i32(w), _i32(c), ctypes.byref(params),
-                  _ptr(codes, ctypes.c_int32), codes.size,
-                  _ptr(mask_out, ctypes.c_float) if masks else None, mask_out.size if masks else 0,
-                  _ptr(slot_out, ctypes.c_float) if slots else None, slot_out.size if slots else 0))
+        with _Watched(progress):
+            _check(fn(handle, _ptr(images, ctype), _i32(b, "batch"), _i32(h, "height"), _i32(w, "width"),
+                      _i32(c, "channels"), ctypes.byref(params), _ptr(codes, ctypes.c_int32), codes.size,
+                      _ptr(mask_out, ctypes.c_float) if masks else None, mask_out.size if masks else 0,
+                      _ptr(slot_out, ctypes.c_float) if slots else None, slot_out.size if slots else 0))
         return Encoding(codes=codes, masks=mask_out, slots=slot_out)
 
     def decode(self, codes, *, temperature: Optional[float] = None, top_k: int = 0, seed: int = 0,
-               candidates: int = 1, dtype=np.float32) -> np.ndarray:
+               candidates: int = 1, greedy: bool = False, dtype=np.float32, progress=None) -> np.ndarray:
         """Decodes codes [B, N, M] to images [B, H, W, C]: float32 in [0, 1], or uint8 with ``dtype=np.uint8``.
 
-        Greedy (deterministic) unless ``temperature`` is given: then each dVAE token is drawn from
-        softmax(logits / temperature) among the ``top_k`` most likely (0: all), reproducibly per ``seed``.
-        With ``candidates`` > 1 (sampled decoding only), that many images are drawn per code set and the one
-        whose re-encoding gives back the codes most closely is kept.
-        Raises SVQError: SHAPE_MISMATCH, INVALID_ARGUMENT (B = 0, bad temperature, top_k or candidates),
-        INVALID_VALUE (a code outside 0 .. P-1).
+        Each dVAE token is drawn from softmax(logits / temperature) among the ``top_k`` most likely (0: all),
+        reproducibly per ``seed``. ``temperature`` defaults to the library's, 0.75: greedy decoding drops
+        objects (svq.h says why), as in C, Swift and the command line. ``greedy=True`` takes the most likely
+        token instead (deterministic; no temperature or top_k). With ``candidates`` > 1 (drawn tokens only),
+        that many images are drawn per code set and the one whose re-encoding gives back the codes most
+        closely is kept.
+        Raises SVQError: SHAPE_MISMATCH, INVALID_ARGUMENT (B = 0, bad temperature, top_k or candidates, a
+        temperature or top_k with greedy=True), INVALID_VALUE (a code outside 0 .. P-1), CANCELLED.
+        ``progress(fraction)`` is called on this thread after each of the decoder's tokens_per_image steps;
+        returning False stops the call (SVQError CANCELLED), and an exception it raises stops the call and
+        is raised in its place. The same ``progress`` works for encode and sample_prior.
         """
         handle, i = self._live(), self._info
         codes = self._codes(codes, "codes")
@@ -213,28 +260,37 @@ class Model:
         else:
             raise SVQError(Status.INVALID_ARGUMENT, f"dtype must be numpy.float32 or numpy.uint8, got {dtype}")
         params = self._lib.svq_decode_default_params()
-        if temperature is not None:
+        if greedy:
+            if temperature is not None or top_k != 0:
+                raise SVQError(Status.INVALID_ARGUMENT, "greedy=True takes the most likely token: it has no "
+                               f"temperature or top_k (got temperature={temperature!r}, top_k={top_k!r})")
+            params.sampling = _c.SAMPLING_GREEDY
+        else:
             params.sampling = _c.SAMPLING_SAMPLE
-            params.temperature = float(temperature)
-            params.top_k = _i32(top_k)
-            params.seed = _seed(seed)
-        params.candidates = _i32(candidates)
-        _check(fn(handle, _ptr(codes, ctypes.c_int32), _i32(b), ctypes.byref(params), _ptr(out, ctype), out.size))
+            if temperature is not None:
+                params.temperature = float(temperature)
+            params.top_k = _i32(top_k, "top_k")
+        params.seed = _seed(seed)   # checked even where greedy decoding does not use it
+        params.candidates = _i32(candidates, "candidates")
+        with _Watched(progress):
+            _check(fn(handle, _ptr(codes, ctypes.c_int32), _i32(b, "batch"), ctypes.byref(params), _ptr(out, ctype),
+                      out.size))
         return out
 
     # Prior and codebooks
 
     def sample_prior(self, count: int, *, seed: int = 0, temperature: float = 1.0, top_k: int = 0,
-                     fixed_codes=None, fixed_mask=None) -> np.ndarray:
+                     fixed_codes=None, fixed_mask=None, progress=None) -> np.ndarray:
         """Samples ``count`` code sets [count, N, M] (int32) from the semantic prior.
 
         To complete partial code sets, pass ``fixed_codes`` [count, N, M] and a boolean ``fixed_mask`` of the
         same shape: codes where the mask is true are kept, the rest is sampled to go with them. Raises
-        SVQError: NO_PRIOR, INVALID_ARGUMENT (count < 1, bad temperature or top_k, only one of
-        fixed_codes / fixed_mask), SHAPE_MISMATCH, INVALID_VALUE (a fixed code out of range).
+        SVQError: NO_PRIOR (none, or never trained), INVALID_ARGUMENT (count < 1, bad temperature or top_k,
+        only one of fixed_codes / fixed_mask), SHAPE_MISMATCH, INVALID_VALUE (a fixed code out of range),
+        CANCELLED. ``progress``: as in decode, one step per position (N · M).
         """
         handle, i = self._live(), self._info
-        count = int(count)
+        count = _i32(count, "count")
         shape = (count, i.num_slots, i.num_blocks)
         codes_ptr = mask_ptr = None
         if fixed_codes is not None:
@@ -248,16 +304,17 @@ class Model:
                 raise SVQError(Status.SHAPE_MISMATCH, f"fixed_mask must be {shape}, got {fixed_mask.shape}")
             mask_ptr = _ptr(fixed_mask, ctypes.c_uint8)
         out = np.empty((max(count, 0), i.num_slots, i.num_blocks), dtype=np.int32)
-        params = _c.PriorParams(temperature=float(temperature), top_k=_i32(top_k), seed=_seed(seed))
-        _check(self._lib.svq_prior_sample(handle, _i32(count), ctypes.byref(params), codes_ptr, mask_ptr,
-                                          _ptr(out, ctypes.c_int32), out.size))
+        params = _c.PriorParams(temperature=float(temperature), top_k=_i32(top_k, "top_k"), seed=_seed(seed))
+        with _Watched(progress):
+            _check(self._lib.svq_prior_sample(handle, count, ctypes.byref(params), codes_ptr, mask_ptr,
+                                              _ptr(out, ctypes.c_int32), out.size))
         return out
 
     def codebook(self, block: int) -> np.ndarray:
         """Block ``block``'s codebook, float32 [P, S / M]: row p is what code p of that block stands for."""
         handle, i = self._live(), self._info
         out = np.empty((i.codebook_size, i.slot_size // i.num_blocks), dtype=np.float32)
-        _check(self._lib.svq_codebook(handle, _i32(block), _ptr(out, ctypes.c_float), out.size))
+        _check(self._lib.svq_codebook(handle, _i32(block, "block"), _ptr(out, ctypes.c_float), out.size))
         return out
 
     def _codes(self, codes, name, masked=None):
@@ -279,16 +336,27 @@ class Model:
         return np.ascontiguousarray(codes, dtype=np.int32)
 
 
-def _i32(value) -> int:
+def _integer(value, name) -> int:
+    """An int from an int or a numpy integer; anything else (a float, a bool, a string) is an error, not
+    truncated: 2.7 samples is a mistake to report, not 2."""
+    if isinstance(value, (bool, np.bool_)):
+        raise SVQError(Status.INVALID_ARGUMENT, f"{name} must be an integer, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise SVQError(Status.INVALID_ARGUMENT, f"{name} must be an integer, got {value!r}") from None
+
+
+def _i32(value, name) -> int:
     """An int for an int32 argument; out of range is an error (ctypes would wrap it silently)."""
-    value = int(value)
+    value = _integer(value, name)
     if not -2**31 <= value < 2**31:
-        raise SVQError(Status.INVALID_ARGUMENT, f"{value} does not fit in an int32")
+        raise SVQError(Status.INVALID_ARGUMENT, f"{name} is {value}, which does not fit in an int32")
     return value
 
 
 def _seed(value) -> int:
-    value = int(value)
+    value = _integer(value, "seed")
     if not 0 <= value < 2**64:
         raise SVQError(Status.INVALID_ARGUMENT, f"seed must be in 0 .. 2**64-1, got {value}")
     return value

@@ -113,3 +113,23 @@ def test_thread_counts_above_the_maximum_are_refused():
         assert svq.get_threads() == svq.MAX_THREADS
     finally:
         svq.set_threads(before)
+
+
+def test_non_integer_counts_and_seeds_are_errors_not_truncated(model):
+    codes = model.sample_prior(1, seed=np.uint64(3))       # numpy integers are integers
+    assert codes.shape[0] == 1
+    for bad in [2.7, 2.0, "2", True, None]:
+        raises(Status.INVALID_ARGUMENT, model.sample_prior, bad, fragment="count must be an integer")
+        raises(Status.INVALID_ARGUMENT, model.sample_prior, 1, seed=bad, fragment="seed must be an integer")
+        raises(Status.INVALID_ARGUMENT, model.decode, codes, temperature=1.0, seed=bad, fragment="seed")
+        raises(Status.INVALID_ARGUMENT, model.decode, codes, temperature=1.0, top_k=bad, fragment="top_k")
+    images = make_images(1, size=model.info.image_size)
+    raises(Status.INVALID_ARGUMENT, model.encode, images, seed=0.5, fragment="seed must be an integer")
+    raises(Status.INVALID_ARGUMENT, model.codebook, 1.5, fragment="block must be an integer")
+
+
+def test_greedy_decoding_takes_no_temperature_or_top_k(model):
+    codes = model.sample_prior(1, seed=1)
+    raises(Status.INVALID_ARGUMENT, model.decode, codes, greedy=True, top_k=5, fragment="top_k")
+    raises(Status.INVALID_ARGUMENT, model.decode, codes, greedy=True, temperature=0.5, fragment="temperature")
+    assert model.decode(codes, top_k=5).shape[0] == 1          # at the default temperature

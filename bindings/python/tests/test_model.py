@@ -12,7 +12,7 @@ def test_info_and_library(model):
     assert (i.image_size, i.image_channels, i.num_slots, i.num_blocks, i.codebook_size) == (64, 3, 3, 4, 8)
     assert (i.slot_size, i.vocab_size, i.tokens_per_image, i.has_prior) == (64, 32, 256, True)
     assert "64x64x3" in repr(model)
-    assert svq.api_version() == 2
+    assert svq.api_version() == 3
     assert svq.version() == svq.__version__
     assert svq.library_path().exists()
 
@@ -51,14 +51,18 @@ def test_encode_is_deterministic_per_seed_and_dtypes_agree(model):
 
 def test_decode(model):
     codes = model.sample_prior(2, seed=4)
-    images = model.decode(codes)
+    images = model.decode(codes, greedy=True)
     assert images.shape == (2, 64, 64, 3) and images.dtype == np.float32
     assert images.min() >= 0 and images.max() <= 1
-    as_bytes = model.decode(codes, dtype=np.uint8)
+    as_bytes = model.decode(codes, greedy=True, dtype=np.uint8)
     assert as_bytes.dtype == np.uint8
     np.testing.assert_array_equal(as_bytes, np.rint(images * 255).astype(np.uint8))
-    np.testing.assert_array_equal(model.decode(codes, dtype="uint8"), as_bytes)
-    np.testing.assert_array_equal(images, model.decode(codes.astype(np.int64)))
+    np.testing.assert_array_equal(model.decode(codes, greedy=True, dtype="uint8"), as_bytes)
+    np.testing.assert_array_equal(images, model.decode(codes.astype(np.int64), greedy=True))
+    # The default draws tokens at 0.75, seed 0: the library's default params, not greedy decoding.
+    default = model.decode(codes)
+    np.testing.assert_array_equal(default, model.decode(codes, temperature=0.75, seed=0))
+    assert not np.array_equal(default, images)
     sampled = model.decode(codes, temperature=1.5, seed=2)
     np.testing.assert_array_equal(sampled, model.decode(codes, temperature=1.5, seed=2))
     assert not np.array_equal(sampled, model.decode(codes, temperature=1.5, seed=3))
@@ -70,7 +74,7 @@ def test_decode(model):
             model.decode(codes, temperature=1.5, candidates=bad)
         assert e.value.status == svq.Status.INVALID_ARGUMENT
     with pytest.raises(svq.SVQError, match="greedy"):
-        model.decode(codes, candidates=2)
+        model.decode(codes, greedy=True, candidates=2)
     np.testing.assert_array_equal(model.decode(codes, temperature=1.0, top_k=1, seed=9), images)
 
 
@@ -127,3 +131,39 @@ def test_threads_setting(model):
         assert svq.get_threads() >= 1
     finally:
         svq.set_threads(before)
+
+
+def test_progress_reports_every_step_and_can_cancel(model):
+    info = model.info
+    codes = model.sample_prior(2, seed=1)
+    seen = []
+    plain = model.decode(codes, temperature=1.0, seed=4)
+    watched = model.decode(codes, temperature=1.0, seed=4, progress=seen.append)
+    np.testing.assert_array_equal(watched, plain)              # watching changes nothing
+    assert len(seen) == info.tokens_per_image                   # one report per decoder step
+    assert seen == sorted(seen) and seen[-1] == 1.0 and seen[0] > 0
+    steps = []
+    model.sample_prior(2, seed=1, progress=steps.append)
+    assert len(steps) == info.num_slots * info.num_blocks
+
+    calls = []
+
+    def stop_at_third(fraction):
+        calls.append(fraction)
+        return len(calls) < 3
+
+    with pytest.raises(svq.SVQError) as e:
+        model.decode(codes, progress=stop_at_third)
+    assert e.value.status == svq.Status.CANCELLED
+    assert len(calls) == 3                                      # stopped at once, not at the end
+    # The thread's callbacks are gone after the call: the next one runs to the end.
+    np.testing.assert_array_equal(model.decode(codes, temperature=1.0, seed=4), plain)
+
+    class Boom(Exception):
+        pass
+
+    def explode(fraction):
+        raise Boom()
+
+    with pytest.raises(Boom):
+        model.encode(model.decode(codes, dtype=np.uint8), progress=explode)
