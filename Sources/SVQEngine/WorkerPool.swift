@@ -6,7 +6,7 @@
 //   and the child starts its own on its first parallel loop.
 // - On a busy machine, libgomp's workers spin for ~300 000 iterations after every region; with other
 //   processes on the cores, those spins took the time the work needed (one encode: 4.3 ms idle, 274 ms
-//   beside two busy processes). Here a worker spins only briefly (`spinLimit`) and then sleeps.
+//   beside two busy processes). Here a worker spins only briefly (`spinNanoseconds`) and then sleeps.
 // - Items are claimed one at a time by whoever is free, the caller included, so a worker the scheduler
 //   has not woken yet holds nothing up: the caller takes its items.
 // One caller at a time: a second thread that starts a loop while the pool is busy runs it alone (its
@@ -26,9 +26,22 @@ final class WorkerPool: @unchecked Sendable {
         return WorkerPool()
     }()
 
-    /// How many times an idle worker checks for a new loop before it sleeps: about 20–50 µs here, longer
-    /// than the serial gaps between the loops of one call, short enough to cost a busy machine little.
-    static let spinLimit = 1 << 13
+    /// How long an idle worker spins for a new loop (and a caller for its last items) before it sleeps:
+    /// longer than most serial gaps between the loops of one call, short enough to cost a busy machine little.
+    static let spinNanoseconds = 50_000
+
+    /// Spins until `ready()` or for `spinNanoseconds`; whether `ready()` became true.
+    private static func spin(until ready: () -> Bool) -> Bool {
+        var start = timespec(), now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        while true {
+            for _ in 0..<64 where ready() { return true }
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            if (now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec) > spinNanoseconds {
+                return false
+            }
+        }
+    }
 
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Workers sleep on it waiting for a loop.
@@ -93,8 +106,7 @@ final class WorkerPool: @unchecked Sendable {
 
             work(on: job)
             // The caller has claimed the last item; wait for the items workers are still running.
-            var spins = 0
-            while job.done.load(ordering: .acquiring) < count && spins < Self.spinLimit { spins += 1 }
+            _ = Self.spin { job.done.load(ordering: .acquiring) == count }
             pthread_mutex_lock(lock)
             while job.done.load(ordering: .acquiring) < count { pthread_cond_wait(finished, lock) }
             self.job = nil
@@ -149,8 +161,7 @@ final class WorkerPool: @unchecked Sendable {
             }
             seen = generation.load(ordering: .relaxed)   // under the lock: no newer loop to join
             pthread_mutex_unlock(lock)
-            var spins = 0
-            while generation.load(ordering: .acquiring) == seen && spins < Self.spinLimit { spins += 1 }
+            _ = Self.spin { generation.load(ordering: .acquiring) != seen }
             pthread_mutex_lock(lock)
             if generation.load(ordering: .relaxed) == seen {
                 sleepers += 1
