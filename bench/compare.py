@@ -5,8 +5,9 @@
 
 For the bundled model (models/sprites.safetensors) and, unless --quick, a randomly initialised model of the
 paper's CLEVR-Easy size: encode, decode (per image, key/value cache) and prior sampling at batch 1 and 16,
-each in a process of its own on both sides (so each peak RSS is that operation's), then the machine's sgemm
-rate and the bundled preset's training speed. Prints a table of ratios (ours / ONNX Runtime: below 1 means
+each in a process of its own on both sides (so each peak RSS is that operation's); our encode and decode at
+batch 1 again beside two CPU-burning processes (the busy / idle ratio); then the machine's sgemm rate and the
+bundled preset's training speed. Prints a table of ratios (ours / ONNX Runtime: below 1 means
 we are faster or smaller) and writes all figures to OUT/results.json. Exits non-zero if the two sides'
 outputs disagree (codes not all equal, decoded pixels off by more than 1e-4), since then they did not do the
 same work. scripts/bench.sh sets up and runs this.
@@ -27,6 +28,7 @@ MODELS = [
 ]
 OPS = ["encode", "decode", "sample"]
 BATCHES = [1, 16]
+COMPETITORS = 2   # CPU-burning processes beside the busy-machine timings
 MiB = 1 << 20
 
 
@@ -80,19 +82,47 @@ def main():
                 print(f"  {op:6} batch {batch:2}: ours {ours['seconds'] * 1e3:9.2f} ms, "
                       f"ONNX Runtime {theirs['seconds'] * 1e3:9.2f} ms, ratio {row['time_ratio']:.2f}", flush=True)
 
+    print(f"[{models[0][0]}] beside {COMPETITORS} busy processes", flush=True)
+    busy = busy_rows(args, out / models[0][0], models[0][0], rows)
+    for b in busy:
+        print(f"  {b['op']:6} batch {b['batch']:2}: idle {b['idle_seconds'] * 1e3:9.2f} ms, "
+              f"busy {b['busy_seconds'] * 1e3:9.2f} ms, ratio {b['ratio']:.2f}", flush=True)
+
     print("[machine] sgemm and training speed", flush=True)
     sgemm = run_json([args.svq_bench, "sgemm", "--threads", str(args.threads)])
     training = run_json([args.svq_bench, "train", "cpu-sprites", "--batch", "16", "--steps", "10",
                          "--threads", str(args.threads)])
     results = {"machine": {"processor": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                            "threads": args.threads},
-               "sgemm": sgemm, "training": training, "rows": rows}
+               "sgemm": sgemm, "training": training, "rows": rows, "busy": busy}
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print()
     print(table(results))
     print(f"\nwrote {out / 'results.json'}")
     if failures:
         sys.exit("the two runtimes disagree:\n  " + "\n  ".join(failures))
+
+
+def busy_rows(args, folder, name, rows):
+    """Encode and decode at batch 1 again while COMPETITORS processes burn CPU: an embedded library shares
+    the cores with its host. The ratio busy / idle is against the idle row measured above (ideal: about the
+    share of the cores the competitors leave to the parallel part, never the 20-60x of spinning workers)."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(COMPETITORS)]
+    try:
+        busy = []
+        for op in ["encode", "decode"]:
+            idle = next(r["svq"] for r in rows if r["model"] == name and r["op"] == op and r["batch"] == 1)
+            ours = run_json([args.svq_bench, "runtime", str(folder / "model.safetensors"),
+                             str(folder / "inputs.safetensors"), "--op", op, "--batch", "1",
+                             "--threads", str(args.threads), "--budget", str(args.budget)])
+            busy.append({"model": name, "op": op, "batch": 1, "competitors": COMPETITORS,
+                         "idle_seconds": idle["seconds"], "busy_seconds": ours["seconds"],
+                         "ratio": ours["seconds"] / idle["seconds"]})
+        return busy
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
 
 
 def disagreement(row):
@@ -129,6 +159,9 @@ def table(results):
         if r["op"] == "encode":
             g = r["svq"]["gflops"]
             lines.append(f"encode {r['model']} batch {r['batch']}: {g:.1f} GFLOP/s = {g / sgemm:.0%} of sgemm")
+    for b in results["busy"]:
+        lines.append(f"{b['op']} {b['model']} batch 1 beside {b['competitors']} busy processes: "
+                     f"{b['busy_seconds'] * 1e3:.2f} ms = {b['ratio']:.2f}x idle")
     t = results["training"]
     lines.append(f"training {t['preset']} batch {t['batch']}: {t['steps_per_second']:.2f} steps/s "
                  f"({t['images_per_second']:.1f} images/s, {t['threads']} threads)")

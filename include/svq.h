@@ -48,6 +48,12 @@
  *   names no model, except by a chance below 2^-24: it gives SVQ_STATUS_INVALID_ARGUMENT.
  * - svq_set_threads changes a process-wide setting: call it before starting work, not while other
  *   threads are inside the library.
+ * - Inside a call, the work is spread over the library's own worker threads (made on first use; OpenBLAS
+ *   and oneDNN run on the calling thread only). Idle workers spin for a few microseconds and then sleep,
+ *   so they leave the cores to the host program and to other processes; a call that finds the workers
+ *   busy with another thread's call runs on its own thread. A process may fork after using the library
+ *   (as Python's multiprocessing does): the child makes its own workers on its first call. Fork while no
+ *   other thread is inside the library.
  * - Results depend only on the inputs, the params (including seeds) and the model, never on the thread
  *   count or on other threads.
  */
@@ -153,9 +159,8 @@ SVQ_API const char * svq_status_string(svq_status status);
  * library and stays valid until the thread's next svq_* call. */
 SVQ_API const char * svq_last_error(void);
 
-/* The most threads svq_set_threads accepts. Above the hardware threads of any current machine (two
- * 128-core sockets with SMT have 512), and far below the team sizes at which the OpenMP runtime the
- * library runs on ends the process (it exits at 50000 threads). */
+/* The most threads svq_set_threads accepts: above the hardware threads of any current machine (two
+ * 128-core sockets with SMT have 512). Each is a real thread, made on first use. */
 #define SVQ_MAX_THREADS 1024
 
 /* Sets the threads used inside each call (matrix products, convolutions, parallel loops), process-wide.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The C ABI from C and C++: installs libsvq into a scratch prefix (scripts/install.sh), builds the C API
-# test (Tests/CAPI/test_capi.c), the C example and the C++ example against it with pkg-config, and runs them.
+# tests (Tests/CAPI: test_capi.c, test_fork.c), the C example and the C++ example against it with pkg-config, and runs them.
 # Exits non-zero on any failure.
 #
 # Models: the C API test uses the official tiny test checkpoint with and without its prior (scripts/lib/
@@ -28,12 +28,16 @@ warnings=(-Wall -Wextra -Werror -pedantic -O2)
 # shellcheck disable=SC2046  # pkg-config's output is meant to be split
 cc -std=c99 "${warnings[@]}" Tests/CAPI/test_capi.c $(pc --cflags --libs svq) -lpthread -lm -o "$work/test_capi"
 # shellcheck disable=SC2046
+cc -std=c99 "${warnings[@]}" Tests/CAPI/test_fork.c $(pc --cflags --libs svq) -o "$work/test_fork"
+# shellcheck disable=SC2046
 cc -std=c99 "${warnings[@]}" examples/c/encode_decode.c $(pc --cflags --libs svq libpng) -o "$work/encode_decode"
 # shellcheck disable=SC2046
 c++ -std=c++17 "${warnings[@]}" examples/cpp/main.cpp $(pc --cflags --libs svq) -o "$work/cpp_example"
 
 echo "== test_capi"
 "$work/test_capi" "$test_models/tiny.safetensors" "$test_models/tiny-no-prior.safetensors"
+echo "== test_fork"
+"$work/test_fork" "$test_models/tiny.safetensors"
 echo "== encode_decode ($model)"
 "$work/encode_decode" "$model" examples/c/input.png "$work/out"
 test -s "$work/out-recon.png"

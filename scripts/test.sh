@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: install what is missing, build in release mode (the numerical tests are slow in debug), run
 # the Swift test suites, then the C/C++ programs against the installed library (test-native.sh) and the
-# Python package (test-python.sh), then ONNX Runtime on our exported graphs (test-onnx.sh), then a short run of
+# Python package (test-python.sh), then ONNX Runtime on our exported graphs (test-onnx.sh), then the C API
+# under ThreadSanitizer (test-tsan.sh), then a short run of
 # the benchmark harness (scripts/bench.sh --quick: it fails if ONNX Runtime and we disagree on the bundled
 # model's outputs; its timings are not judged here). Ends with one plain summary line per part.
 set -uo pipefail
@@ -22,6 +23,8 @@ bash scripts/test-python.sh
 python_status=$?
 bash scripts/test-onnx.sh
 onnx_status=$?
+bash scripts/test-tsan.sh
+tsan_status=$?
 bash scripts/bench.sh --quick --budget 0.2 --out "${SVQ_SCRATCH_PATH:-.build}/bench-smoke"
 bench_status=$?
 
@@ -35,6 +38,7 @@ fi
 echo "native (C, C++): $([ $native_status -eq 0 ] && echo passed || echo FAILED)"
 echo "python: $([ $python_status -eq 0 ] && echo passed || echo FAILED)"
 echo "onnx (ONNX Runtime vs ours): $([ $onnx_status -eq 0 ] && echo passed || echo FAILED)"
+echo "tsan (C API under ThreadSanitizer): $([ $tsan_status -eq 0 ] && echo passed || echo FAILED)"
 echo "benchmark harness (quick): $([ $bench_status -eq 0 ] && echo passed || echo FAILED)"
 [ "$swift_status" -eq 0 ] && [ $native_status -eq 0 ] && [ $python_status -eq 0 ] && [ $onnx_status -eq 0 ] \
-    && [ $bench_status -eq 0 ]
+    && [ $tsan_status -eq 0 ] && [ $bench_status -eq 0 ]

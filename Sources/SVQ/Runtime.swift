@@ -18,7 +18,7 @@ public enum Runtime {
     public static var threadCount: Int { Engine.threadCount }
 
     /// The most threads `setThreadCount` accepts (1024, `SVQ_MAX_THREADS` in svq.h): above the hardware
-    /// threads of any current machine, and far below the team sizes that make libgomp end the process.
+    /// threads of any current machine.
     public static let maxThreadCount = Engine.maxThreadCount
 
     /// Sets the threads used inside each call: `n` in 1...`maxThreadCount`, or 0 for one per CPU core (at

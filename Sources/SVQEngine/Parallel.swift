@@ -1,10 +1,9 @@
-// How the engine uses the machine's cores: one team of threads — libgomp's, the one oneDNN's convolutions
-// run on (Dispatch when libgomp is missing) — for the chunked parallel-for of elementwise, im2col and per-row
-// work and for the pieces of large matrix products (OpenBLAS itself runs single-threaded). One setting
+// How the engine uses the machine's cores: one pool of threads of its own (WorkerPool.swift) for the chunked
+// parallel-for of elementwise, im2col and per-row work, for the pieces of large matrix products and for the
+// parts of a batch of convolutions (OpenBLAS and oneDNN themselves run single-threaded). One setting
 // controls all of them.
 
 import COpenBLAS
-import Dispatch
 
 #if canImport(Glibc)
 import Glibc
@@ -19,10 +18,9 @@ public enum Engine {
     /// Number of threads used by the engine (parallel loops and split matrix products). Defaults to the core count.
     public static var threadCount: Int { threads }
 
-    /// The most threads the engine runs. Why a bound: libgomp makes a team of whatever size it is asked
-    /// for, and at 50 000 it exits the process, at 100 000 it crashes, at Int32.max it tries to allocate
-    /// 481 GB. 1024 is above the hardware threads of any current machine (two 128-core sockets with SMT
-    /// have 512), and a team that size starts in well under a second (about 70 KB per thread).
+    /// The most threads the engine runs. Why a bound: each is a thread of the process with its own stack,
+    /// made on first use, so a count like Int32.max would exhaust the process long before it helped. 1024 is
+    /// above the hardware threads of any current machine (two 128-core sockets with SMT have 512).
     public static let maxThreadCount = 1024
 
     /// Sets the thread count of the engine's parallel loops and matrix products, clamped to
@@ -71,11 +69,7 @@ public enum Engine {
 
     /// Runs `body(i)` for `i` in `0..<count` on the engine's threads, each call marked as inside a region.
     @usableFromInline static func perform(_ count: Int, _ body: (Int) -> Void) {
-        if OpenMPTeam.isAvailable {
-            OpenMPTeam.run(count, threads: min(count, Engine.threadCount)) { i in marked { body(i) } }
-        } else {
-            DispatchQueue.concurrentPerform(iterations: count) { i in marked { body(i) } }
-        }
+        WorkerPool.shared.run(count, threads: Engine.threadCount) { i in marked { body(i) } }
     }
 
     @inline(__always) private static func marked(_ body: () -> Void) {
@@ -83,53 +77,6 @@ public enum Engine {
         pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
         body()
         pthread_setspecific(key, outer)
-    }
-}
-
-/// The engine's parallel loops on libgomp's thread team — the team oneDNN's convolutions run on.
-/// Why: with two pools (Dispatch for our loops, OpenMP inside oneDNN) each pool's idle workers spin or sleep
-/// while the other works. On two cores the OpenMP worker left spinning after a batch-1 convolution took the
-/// core our next loop needed, and a Dispatch worker woken from sleep for each small loop cost ~10–20 µs.
-/// One team keeps one warm worker per core. libgomp comes with libdnnl (not as our link dependency), so its
-/// entry points are looked up at run time; without them the loops run on Dispatch.
-enum OpenMPTeam {
-    // GCC's ABI for `#pragma omp parallel`: runs fn(data) on a team of `threads` (0: the default), the
-    // calling thread being member 0.
-    private typealias Parallel = @convention(c) (
-        @convention(c) (UnsafeMutableRawPointer?) -> Void, UnsafeMutableRawPointer?, UInt32, UInt32) -> Void
-    private typealias ThreadNumber = @convention(c) () -> Int32
-
-    private static let entry: (parallel: Parallel, threadNumber: ThreadNumber)? = {
-        let any = UnsafeMutableRawPointer(bitPattern: 0)   // RTLD_DEFAULT
-        guard let p = dlsym(any, "GOMP_parallel"), let n = dlsym(any, "omp_get_thread_num") else { return nil }
-        return (unsafeBitCast(p, to: Parallel.self), unsafeBitCast(n, to: ThreadNumber.self))
-    }()
-
-    static var isAvailable: Bool { entry != nil }
-
-    private struct Job {
-        let body: (Int) -> Void
-        let count: Int
-        let threads: Int
-        let threadNumber: ThreadNumber
-    }
-
-    /// `body(i)` for i in 0..<count, member t of the team taking i = t, t + threads, …
-    static func run(_ count: Int, threads: Int, _ body: (Int) -> Void) {
-        guard let entry else { preconditionFailure("OpenMPTeam.run without libgomp") }
-        withoutActuallyEscaping(body) { body in
-            var job = Job(body: body, count: count, threads: max(1, threads), threadNumber: entry.threadNumber)
-            withUnsafeMutablePointer(to: &job) { pointer in
-                entry.parallel({ raw in
-                    let job = raw!.assumingMemoryBound(to: Job.self).pointee
-                    var i = Int(job.threadNumber())
-                    while i < job.count {
-                        job.body(i)
-                        i += job.threads
-                    }
-                }, UnsafeMutableRawPointer(pointer), UInt32(max(1, threads)), 0)
-            }
-        }
     }
 }
 

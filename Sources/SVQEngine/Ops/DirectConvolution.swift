@@ -5,18 +5,17 @@
 // conversions to and from our NCHW tensors — the gap that kept encode behind ONNX Runtime's own direct
 // convolutions.
 //
-// How: one oneDNN primitive per (shape, direction, fused ReLU, thread count), created on first use and kept
+// How: one oneDNN primitive per (shape, direction, fused ReLU), created on first use and kept
 // in a small cache. oneDNN picks the blocked layouts ("format any"); each call converts the NCHW input and
 // the OIHW weights into them with reorder primitives, runs the convolution, and converts the result back.
 // Temporary buffers and the primitive's scratchpad come from tensor storage (the buffer cache), so a call
 // allocates nothing the cache cannot serve. Primitives are shared between threads, so each call passes its
 // own scratchpad (oneDNN's "user" scratchpad mode) and its own stream.
 //
-// Threads: Debian's oneDNN runs on OpenMP, as do the engine's own parallel loops (one team: see
-// Parallel.swift). A batch of at least as many images as threads is split over the engine's threads, each part on a single-threaded primitive (see `batchParts`); a smaller batch runs on
-// one primitive with an OpenMP team of the engine's thread count. A call made inside one of the engine's
-// parallel loops runs on its own thread only (the loop already occupies the cores). OpenMP's thread count is
-// per calling thread, so it is set before every call.
+// Threads: every primitive runs single-threaded on the thread that calls it; a batch is split into parts,
+// one per thread of the engine's pool (see `batchParts`). Debian's oneDNN runs on OpenMP, whose team neither
+// survives a fork nor yields the cores on a busy machine (see WorkerPool.swift), so it is never given more
+// than the calling thread.
 // Any oneDNN failure (an unsupported shape, no memory) returns false and the caller falls back to the im2col
 // lowering (Im2colConvolution.swift), which handles every shape.
 
@@ -84,15 +83,13 @@ enum DirectConvolution {
 
     // MARK: Splitting the batch
 
-    /// With at least as many images as threads, each of the engine's threads convolves its share of the batch
-    /// on a single-threaded primitive; fewer images use one primitive on an OpenMP team of all threads.
-    /// Why: while the engine's loops ran on Dispatch, OpenMP's workers spinning after each region took the
-    /// core from them (16% of a batch-16 encode). Since the loops run on the same OpenMP team, whole images per
-    /// thread and oneDNN's own split measure the same (encode b16 28.3 vs 28.6 ms); whole images stay.
+    /// Up to one part per thread of the engine, whole images each (a single image runs on the calling thread).
+    /// Why whole images: with oneDNN's own split across an OpenMP team, a batch-16 encode measured the same
+    /// (28.3 vs 28.6 ms), and an image's result does not depend on the part it is in.
     private static func batchParts(_ g: ConvGeometry) -> [(b0: Int, count: Int)] {
-        let threads = Engine.threadCount
-        guard threads > 1, g.batch >= threads, !ParallelRegion.isInside else { return [(0, g.batch)] }
-        let per = (g.batch + threads - 1) / threads
+        let parts = min(Engine.threadCount, g.batch)
+        guard parts > 1, !ParallelRegion.isInside else { return [(0, g.batch)] }
+        let per = (g.batch + parts - 1) / parts
         return stride(from: 0, to: g.batch, by: per).map { ($0, min(per, g.batch - $0)) }
     }
 
@@ -116,7 +113,6 @@ enum DirectConvolution {
         let geometry: ConvGeometry
         let kind: DirectConvKind
         let hasBias: Bool
-        let threads: Int
     }
 
     private static let lock = DispatchSemaphore(value: 1)
@@ -128,9 +124,8 @@ enum DirectConvolution {
 
     private static func primitive(_ g: ConvGeometry, _ kind: DirectConvKind, hasBias: Bool) -> DirectConvPrimitive? {
         guard let engine = OneDNN.engine else { return nil }
-        let threads = ParallelRegion.isInside ? 1 : Engine.threadCount
-        OneDNN.setThreads(threads)
-        let key = Key(geometry: g, kind: kind, hasBias: hasBias, threads: threads)
+        OneDNN.useCallingThreadOnly()
+        let key = Key(geometry: g, kind: kind, hasBias: hasBias)
         lock.wait()
         defer { lock.signal() }
         if let known = cache[key] { return known }

@@ -1,4 +1,4 @@
-// What the engine's oneDNN users share: the process-wide CPU engine, OpenMP's thread count, primitive
+// What the engine's oneDNN users share: the process-wide CPU engine, OpenMP's thread count (one), primitive
 // attributes, and one call's stream and memory objects (`OneDNNCall`).
 
 import CDNNL
@@ -23,8 +23,9 @@ enum OneDNN {
         return unsafeBitCast(sym, to: SetThreads.self)
     }()
 
-    /// Sets the OpenMP thread count of the calling thread (what oneDNN uses for its next call from it).
-    static func setThreads(_ n: Int) { ompSetNumThreads?(Int32(n)) }
+    /// Makes oneDNN's next calls from this thread run on it alone (OpenMP's thread count is per thread), so
+    /// that OpenMP never starts a team: the engine's parallelism is its own pool's (see DirectConvolution).
+    static func useCallingThreadOnly() { ompSetNumThreads?(1) }
 
     /// Primitive attributes with a caller-provided scratchpad: primitives are shared between threads, so each
     /// call passes its own. The caller destroys the result.

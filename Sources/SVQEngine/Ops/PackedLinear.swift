@@ -113,7 +113,7 @@ final class PackedLinearSlice {
         self.engine = engine
         (self.k, self.n, self.ldy, self.column, self.bias) = (k, n, outFeatures, n0, bias)
         packed = TensorStorage(count: 0)
-        OneDNN.setThreads(1)
+        OneDNN.useCallingThreadOnly()
         // Let oneDNN choose the weight layout for a 16-row product, then pack the [n, k] row-major slice
         // (a [k, n] matrix with strides (1, k)) into it once.
         let layoutKey = Shape(rows: 16, k: k, n: n, ldy: outFeatures, hasBias: bias != nil)
@@ -184,7 +184,7 @@ final class PackedLinearSlice {
 
     /// y[:, column ..< column + n] = x · Wᵀ + b for `rows` rows of `x` `[rows, k]`; false if oneDNN failed.
     func run(rows m: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) -> Bool {
-        OneDNN.setThreads(1)
+        OneDNN.useCallingThreadOnly()
         let key = Shape(rows: m, k: k, n: n, ldy: ldy, hasBias: bias != nil)
         PackedLinearSlice.lock.wait()
         var entry = PackedLinearSlice.compiled[key]
