@@ -2,6 +2,7 @@
 import PackageDescription
 
 let engineSettings: [SwiftSetting] = []
+let packageDirectory = String(#filePath.dropLast("Package.swift".count))
 
 let package = Package(
     name: "SVQ",
@@ -16,9 +17,9 @@ let package = Package(
         .library(name: "SVQTrain", targets: ["SVQTrain"]),
         .library(name: "SVQEval", targets: ["SVQEval"]),
         .library(name: "SVQ", targets: ["SVQ"]),
-        // libSVQRuntime.so, the C ABI (include/svq.h); scripts install it as libsvq.so. (A product named
+        // libSVQRuntime.so, the C ABI (include/svq.h); scripts install it as libsvq.so.0. (A product named
         // "svq" would clash with the svq executable: SwiftPM ignores the second product of a name.)
-        .library(name: "SVQRuntime", type: .dynamic, targets: ["SVQRuntime"]),
+        .library(name: "SVQRuntime", type: .dynamic, targets: ["SVQRuntime", "SVQRuntimeExports"]),
         // MARK: - Tools
         .executable(name: "svq-bench", targets: ["svq-bench"]),
         .executable(name: "svq", targets: ["svq"]),
@@ -60,6 +61,13 @@ let package = Package(
         .target(name: "SVQEval", dependencies: ["SVQEngine", "SVQModels", "SVQData"], swiftSettings: engineSettings),
         .target(name: "SVQ", dependencies: ["SVQEngine", "SVQModels", "SafeTensors"], swiftSettings: engineSettings),
         .target(name: "SVQRuntime", dependencies: ["SVQ", "CSVQ"], swiftSettings: engineSettings),
+        // libSVQRuntime.so exports only the svq_* functions (packaging/libsvq.map). A target of its own, in the
+        // dynamic product only: linker settings reach every binary linking their target, and the test bundle
+        // links SVQRuntime too. (The SONAME libsvq.so.0 is set where scripts install the library: in the build
+        // folder the file keeps the name SwiftPM links other packages' programs against.)
+        .target(name: "SVQRuntimeExports", linkerSettings: [
+            .unsafeFlags(["-Xlinker", "--version-script=\(packageDirectory)packaging/libsvq.map"], .when(platforms: [.linux])),
+        ]),
         .target(name: "SVQONNX", dependencies: ["SVQEngine", "SVQNN", "SVQModels", "SafeTensors",
                                                 .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 swiftSettings: engineSettings),

@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Builds libsvq (the runtime's C library) and installs it for C and C++ programs:
-#   PREFIX/lib/libsvq.so, PREFIX/include/svq.h, PREFIX/lib/pkgconfig/svq.pc
-# and, unless --no-swift-runtime, copies of the Swift runtime libraries libsvq.so needs, next to it.
-# Then a C program builds with:  cc app.c $(pkg-config --cflags --libs svq)
-# (with PKG_CONFIG_PATH=PREFIX/lib/pkgconfig if PREFIX is not a standard prefix).
+# Builds libsvq (the runtime's C library) and the svq tool, and installs them for C and C++ programs:
+#   PREFIX/lib/libsvq.so.0           the library (SONAME libsvq.so.0; exports only the svq_* functions)
+#   PREFIX/lib/libsvq.so             a link to it, for -lsvq
+#   PREFIX/lib/svq/                  the Swift runtime libraries libsvq and svq were built with (below)
+#   PREFIX/bin/svq                   the command-line tool
+#   PREFIX/include/svq.h, svq.hpp    the C API and its header-only C++17 wrapper
+#   PREFIX/lib/pkgconfig/svq.pc      pkg-config:  cc app.c $(pkg-config --cflags --libs svq)
+#   PREFIX/lib/cmake/svq/            CMake:       find_package(svq) → target svq::svq
+# (with PKG_CONFIG_PATH=PREFIX/lib/pkgconfig or CMAKE_PREFIX_PATH=PREFIX if PREFIX is not a standard prefix).
+#
+# The Swift runtime (libswiftCore.so, libdispatch.so, libFoundation.so, ...) goes into the private folder
+# PREFIX/lib/svq/, found through RUNPATH $ORIGIN/svq (libsvq) and $ORIGIN/../lib/svq (svq): Swift has no
+# stable ABI on Linux, so libsvq must load the runtime it was built with, and copies loose in PREFIX/lib
+# would shadow other programs' libraries of the same names. --no-swift-runtime copies none and points the
+# RUNPATHs at the toolchain's runtime folder instead.
 #
 # usage: scripts/install.sh PREFIX [--no-swift-runtime]
 # env:   SVQ_SCRATCH_PATH  SwiftPM build directory (default .build)
@@ -24,38 +34,51 @@ mkdir -p "$prefix"
 prefix=$(cd "$prefix" && pwd)    # relative to where the script was called from
 cd "$(dirname "$0")/.."
 scratch=${SVQ_SCRATCH_PATH:-.build}
+command -v patchelf >/dev/null || { echo "install: patchelf is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+source scripts/lib/libsvq.sh
 
-# SwiftPM names the product's file libSVQRuntime.so (a product "svq" would clash with the svq tool).
-swift build -c release --scratch-path "$scratch" --product SVQRuntime
-bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
-ln -sf libSVQRuntime.so "$bin/libsvq.so"    # the in-tree name (the Python package looks for it)
+lib=$prefix/lib
+install -d "$lib/pkgconfig" "$lib/cmake/svq" "$prefix/include" "$prefix/bin"
+link_libsvq "$lib/$svq_soname"
+ln -sfn "$svq_soname" "$lib/libsvq.so"
+swift build -c release --scratch-path "$scratch" --product svq
+install -m 755 "$(swift build -c release --scratch-path "$scratch" --show-bin-path)/svq" "$prefix/bin/svq"
+install -m 644 include/svq.h include/svq.hpp "$prefix/include/"
 
-install -d "$prefix/lib/pkgconfig" "$prefix/include"
-install -m 755 "$bin/libSVQRuntime.so" "$prefix/lib/libsvq.so"
-install -m 644 include/svq.h "$prefix/include/svq.h"
 version=$(sed -n 's/.*static let version = "\(.*\)".*/\1/p' Sources/SVQ/Runtime.swift)
-sed -e "s|@PREFIX@|$prefix|" -e "s|@LIBDIR@|$prefix/lib|" -e "s|@INCLUDEDIR@|$prefix/include|" \
-    -e "s|@VERSION@|$version|" svq.pc.in > "$prefix/lib/pkgconfig/svq.pc"
+sed -e "s|@PREFIX@|$prefix|" -e "s|@LIBDIR@|$lib|" -e "s|@INCLUDEDIR@|$prefix/include|" \
+    -e "s|@VERSION@|$version|" packaging/svq.pc.in > "$lib/pkgconfig/svq.pc"
+sed -e "s|@SONAME@|$svq_soname|" packaging/svqConfig.cmake.in > "$lib/cmake/svq/svqConfig.cmake"
+sed -e "s|@VERSION@|$version|" packaging/svqConfigVersion.cmake.in > "$lib/cmake/svq/svqConfigVersion.cmake"
 
-# The Swift runtime libraries are those ldd finds in the toolchain's directory (the one holding
-# libswiftCore.so). libsvq.so's RUNPATH is "<that directory>:$ORIGIN": the toolchain's copies win while it
-# is installed, and the copies next to libsvq.so are used where it is not.
-runtime_dir=$(dirname "$(ldd "$prefix/lib/libsvq.so" | awk '$1 == "libswiftCore.so" { print $3 }')")
-runtime_libs=$(ldd "$prefix/lib/libsvq.so" | awk -v dir="$runtime_dir/" 'index($3, dir) == 1 { print $3 }')
+# The Swift runtime libraries are those ldd finds in the toolchain's folder (the one holding libswiftCore.so),
+# for the library and the tool together.
+runtime_dir=$(dirname "$(ldd "$lib/$svq_soname" | awk '$1 == "libswiftCore.so" { print $3 }')")
+runtime_libs=$(ldd "$lib/$svq_soname" "$prefix/bin/svq" \
+    | awk -v dir="$runtime_dir/" 'index($3, dir) == 1 { print $3 }' | sort -u)
 if [ "$bundle_runtime" = 1 ]; then
-    for lib in $runtime_libs; do install -m 644 "$lib" "$prefix/lib/"; done
+    rm -rf "$lib/svq"
+    install -d "$lib/svq"
+    for runtime_lib in $runtime_libs; do install -m 644 "$runtime_lib" "$lib/svq/"; done
+    patchelf --set-rpath '$ORIGIN/svq' "$lib/$svq_soname"
+    patchelf --set-rpath '$ORIGIN/../lib/svq' "$prefix/bin/svq"
+else
+    patchelf --set-rpath "$runtime_dir" "$lib/$svq_soname" "$prefix/bin/svq"
 fi
-if ldd "$prefix/lib/libsvq.so" | grep -q "not found"; then
-    echo "install: libsvq.so has unresolved dependencies:" >&2
-    ldd "$prefix/lib/libsvq.so" | grep "not found" >&2
-    exit 1
-fi
+for file in "$lib/$svq_soname" "$prefix/bin/svq"; do
+    if ldd "$file" | grep -q "not found"; then
+        echo "install: $file has unresolved dependencies:" >&2
+        ldd "$file" | grep "not found" >&2
+        exit 1
+    fi
+done
 
 echo "installed libsvq $version in $prefix:"
-echo "  lib/libsvq.so, include/svq.h, lib/pkgconfig/svq.pc"
+echo "  lib/$svq_soname, lib/libsvq.so, bin/svq, include/svq.h, include/svq.hpp, lib/pkgconfig/svq.pc, lib/cmake/svq/"
 if [ "$bundle_runtime" = 1 ]; then
-    echo "  Swift runtime from $runtime_dir: $(for l in $runtime_libs; do basename "$l"; done | tr '\n' ' ')"
+    echo "  lib/svq/: the Swift runtime from $runtime_dir:" $(for l in $runtime_libs; do basename "$l"; done)
 else
-    echo "  Swift runtime: not copied; libsvq.so loads it from $runtime_dir"
+    echo "  Swift runtime: not copied; libsvq and svq load it from $runtime_dir"
 fi
-echo "build a program with: PKG_CONFIG_PATH=$prefix/lib/pkgconfig cc app.c \$(pkg-config --cflags --libs svq)"
+echo "build a program with: PKG_CONFIG_PATH=$lib/pkgconfig cc app.c \$(pkg-config --cflags --libs svq)"
+echo "                  or: find_package(svq) in CMake, with CMAKE_PREFIX_PATH=$prefix"

@@ -4,7 +4,8 @@
 # Python package (test-python.sh), then ONNX Runtime on our exported graphs (test-onnx.sh), then the C API
 # under ThreadSanitizer (test-tsan.sh), then a short run of
 # the benchmark harness (scripts/bench.sh --quick: it fails if ONNX Runtime and we disagree on the bundled
-# model's outputs; its timings are not judged here). Ends with one plain summary line per part.
+# model's outputs; its timings are not judged here), then the README's quick start (scripts/run.sh: it builds
+# what the README's snippets use and runs the Python one). Ends with one plain summary line per part.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -27,6 +28,8 @@ bash scripts/test-tsan.sh
 tsan_status=$?
 bash scripts/bench.sh --quick --budget 0.2 --out "${SVQ_SCRATCH_PATH:-.build}/bench-smoke"
 bench_status=$?
+bash scripts/run.sh
+run_status=$?
 
 if [ -n "$summary" ]; then
     total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
@@ -40,5 +43,6 @@ echo "python: $([ $python_status -eq 0 ] && echo passed || echo FAILED)"
 echo "onnx (ONNX Runtime vs ours): $([ $onnx_status -eq 0 ] && echo passed || echo FAILED)"
 echo "tsan (C API under ThreadSanitizer): $([ $tsan_status -eq 0 ] && echo passed || echo FAILED)"
 echo "benchmark harness (quick): $([ $bench_status -eq 0 ] && echo passed || echo FAILED)"
+echo "quick start (run.sh): $([ $run_status -eq 0 ] && echo passed || echo FAILED)"
 [ "$swift_status" -eq 0 ] && [ $native_status -eq 0 ] && [ $python_status -eq 0 ] && [ $onnx_status -eq 0 ] \
-    && [ $tsan_status -eq 0 ] && [ $bench_status -eq 0 ]
+    && [ $tsan_status -eq 0 ] && [ $bench_status -eq 0 ] && [ $run_status -eq 0 ]

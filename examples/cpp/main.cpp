@@ -3,12 +3,14 @@
 //
 //   svq_cpp_example MODEL.safetensors
 //
-// Build:  c++ -std=c++17 main.cpp $(pkg-config --cflags --libs svq) -o svq_cpp_example
+// Build against the installed libsvq (scripts/install.sh PREFIX), with CMake (CMakeLists.txt here):
+//   cmake -S examples/cpp -B build -DCMAKE_PREFIX_PATH=PREFIX && cmake --build build
+// or with pkg-config:  c++ -std=c++17 main.cpp $(pkg-config --cflags --libs svq) -o svq_cpp_example
 
 #include <cstdio>
 #include <iostream>
 
-#include "svq.hpp"
+#include <svq.hpp>
 
 int main(int argc, char ** argv) {
     if (argc != 2) {

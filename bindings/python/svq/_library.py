@@ -1,8 +1,10 @@
 """Finding and loading libsvq.so, and the C declarations of svq.h as ctypes.
 
-The library is looked for, in order: the file named by the ``SVQ_LIBRARY`` environment variable; a
-``libsvq.so`` next to this package; the repository's build (``.build/release/libsvq.so``, or SwiftPM's
-own name for it, ``libSVQRuntime.so``); then the system's library path (``ctypes.util.find_library``).
+The library is looked for, in order: the file named by the ``SVQ_LIBRARY`` environment variable; the
+``libsvq.so`` inside this package (the wheel scripts/build-wheel.sh makes carries one, with its run-time
+libraries beside it); the repository's build (``.build/release/libsvq.so``, or SwiftPM's own name for it,
+``libSVQRuntime.so``), for an editable install in a checkout; then the system's library path
+(``ctypes.util.find_library``).
 """
 
 import ctypes
