@@ -43,24 +43,6 @@ public final class MultiHeadAttention: Module {
     }
 }
 
-/// softmax(q·kᵀ/√hd [+ causal mask])·v per head, on `[B, H, T, hd]` queries, keys and values. With `dropout`
-/// (training) the attention probabilities are dropped, as torch's attention modules do: the product is then
-/// spelled out, since the fused op never materialises the probabilities for autodiff.
-func multiHeadAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, causal: Bool, dropout: Dropout?) -> Tensor {
-    guard let dropout, dropout.p > 0 else { return scaledDotProductAttention(q, k, v, causal: causal) }
-    let tq = q.shape[2], tk = k.shape[2]
-    var scores = matmul(q, k, transposeB: true) * (1 / Float(q.shape[3]).squareRoot())
-    if causal { scores = scores + causalAdditiveMask(queries: tq, keys: tk) }
-    return matmul(dropout(scores.softmax(axis: -1)), v)
-}
-
-/// `[Tq, Tk]`: 0 where query i may see key j (j ≤ i + Tk − Tq), −inf elsewhere.
-func causalAdditiveMask(queries tq: Int, keys tk: Int) -> Tensor {
-    let m = Tensor(zeros: [tq, tk])
-    for i in 0..<tq { for j in 0..<tk where j > i + tk - tq { m.data[i * tk + j] = -.infinity } }
-    return m
-}
-
 /// A pre-LN block's residual stream and its normalised input. In the first block of a stack the normalised
 /// input is also the residual stream (the SLATE/SysBinder/SVQ code normalises the stack's input once there).
 func preNormalised(_ input: Tensor, _ norm: LayerNorm, isFirst: Bool) -> (residual: Tensor, normalised: Tensor) {

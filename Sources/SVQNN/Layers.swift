@@ -115,6 +115,24 @@ public final class LayerNorm: Module {
     public func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(x, weight: weight, bias: bias, eps: eps) }
 }
 
+/// Group normalisation of `[B, C, ...]` over `groups` groups of channels, with a learnable scale and shift per
+/// channel (`torch.nn.GroupNorm(groups, channels, eps, affine=True)`).
+public final class GroupNorm: Module {
+    public let weight: Tensor
+    public let bias: Tensor
+    public let groups: Int
+    public let eps: Float
+
+    public init(groups: Int, channels: Int, eps: Float = 1e-5) {
+        precondition(groups >= 1 && channels % groups == 0, "GroupNorm: \(channels) channels do not split into \(groups) groups")
+        weight = parameter(Tensor.ones([channels]))
+        bias = parameter(Tensor.zeros([channels]))
+        (self.groups, self.eps) = (groups, eps)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps) }
+}
+
 /// A lookup table of `count` vectors of size `dim`.
 public final class Embedding: Module {
     public let weight: Tensor
@@ -143,6 +161,27 @@ public final class GRUCell: Module {
 
     public func callAsFunction(_ x: Tensor, _ h: Tensor) -> Tensor {
         gruCell(x, h, weightIH: weightIH, weightHH: weightHH, biasIH: biasIH, biasHH: biasHH)
+    }
+}
+
+/// An LSTM cell with PyTorch's weight layout (`weight_ih` `[4H, I]`, `weight_hh` `[4H, H]`, gates i, f, g, o).
+public final class LSTMCell: Module {
+    public let weightIH: Tensor
+    public let weightHH: Tensor
+    public let biasIH: Tensor
+    public let biasHH: Tensor
+
+    public init(inputSize: Int, hiddenSize: Int, rng: inout RandomGenerator) {
+        let b = 1 / Float(max(hiddenSize, 1)).squareRoot()
+        weightIH = parameter(rng.uniform([4 * hiddenSize, inputSize], low: -b, high: b))
+        weightHH = parameter(rng.uniform([4 * hiddenSize, hiddenSize], low: -b, high: b))
+        biasIH = parameter(rng.uniform([4 * hiddenSize], low: -b, high: b))
+        biasHH = parameter(rng.uniform([4 * hiddenSize], low: -b, high: b))
+    }
+
+    /// One step from hidden state `h` and cell state `c` → `(h', c')`.
+    public func callAsFunction(_ x: Tensor, _ h: Tensor, _ c: Tensor) -> (h: Tensor, c: Tensor) {
+        lstmCell(x, h, c, weightIH: weightIH, weightHH: weightHH, biasIH: biasIH, biasHH: biasHH)
     }
 }
 

@@ -75,6 +75,33 @@ final class KeyValueCacheTests: XCTestCase {
         assertClose(decode(q, k, v, heads: 2, splitAt: 2), expected, tol: 1e-5, "rows in two parts")
     }
 
+    /// A prefix of several positions stored and attended as one block, then the rest one by one (as the IRIS
+    /// world model feeds a frame's tokens and then each next token): equal to full causal attention.
+    func testBlockOfPositionsThenSingleStepsEqualsFullCausalAttention() {
+        let (b, t, d, heads, prefix) = (2, 9, 8, 2, 5)
+        let q = testTensor([b, t, d], seed: 31, requiresGrad: false)
+        let k = testTensor([b, t, d], seed: 32, requiresGrad: false)
+        let v = testTensor([b, t, d], seed: 33, requiresGrad: false)
+        let cache = KeyValueCache(layers: 1, batch: b, heads: heads, headDim: d / heads, capacity: t)
+        func positions(_ x: Tensor, _ range: Range<Int>) -> Tensor {
+            let out = Tensor(zeros: [b, range.count, d])
+            for s in 0..<b { (out.data + s * range.count * d).update(from: x.data + (s * t + range.lowerBound) * d, count: range.count * d) }
+            return out
+        }
+        var out = [Float](repeating: 0, count: b * t * d)
+        var start = 0
+        for n in [prefix] + Array(repeating: 1, count: t - prefix) {
+            let range = start..<(start + n)
+            cache.store(layer: 0, keys: positions(k, range), values: positions(v, range), count: n)
+            let attended = cache.attend(layer: 0, queries: positions(q, range), visiblePositions: range.map { $0 + 1 })
+            XCTAssertEqual(attended.shape, [b, n, d])
+            for s in 0..<b { for i in 0..<(n * d) { out[(s * t + start) * d + i] = attended.data[s * n * d + i] } }
+            cache.advance(by: n)
+            start += n
+        }
+        assertClose(out, naive(q, k, v, heads: heads, causal: true), tol: 1e-5)
+    }
+
     func testLargeBatchSpreadOverThreadsEqualsFullCausalAttention() {
         // 16 sequences × 4 heads × 64 positions × 32: enough work for the attention to use several threads.
         let q = testTensor([16, 64, 128], seed: 4, requiresGrad: false)

@@ -176,6 +176,27 @@ enum Kernels {
         @inline(__always) func callAsFunction(_ x: Float) -> Float { tanhf(x) }
         @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { 1 - y * y }
     }
+    /// x·σ(x) (swish, PyTorch's SiLU); σ from the overflow-safe `Sigmoid`.
+    struct Swish: UnaryKernel {
+        @inline(__always) func callAsFunction(_ x: Float) -> Float { x * Sigmoid()(x) }
+        @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float {
+            let s = Sigmoid()(x)
+            return s * (1 + x * (1 - s))
+        }
+    }
+    /// The exact GELU, x·Φ(x) with Φ through erf (PyTorch's `nn.GELU()` default, not the tanh approximation).
+    struct GELU: UnaryKernel {
+        @inline(__always) func callAsFunction(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * 0.70710678118654752)) }
+        /// Φ(x) + x·φ(x).
+        @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float {
+            0.5 * (1 + erff(x * 0.70710678118654752)) + x * 0.39894228040143268 * expf(-0.5 * x * x)
+        }
+    }
+    /// |x|; the gradient at 0 is 0, as PyTorch's sign.
+    struct Abs: UnaryKernel {
+        @inline(__always) func callAsFunction(_ x: Float) -> Float { Swift.abs(x) }
+        @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { x > 0 ? 1 : (x < 0 ? -1 : 0) }
+    }
     struct SquareRoot: UnaryKernel {
         @inline(__always) func callAsFunction(_ x: Float) -> Float { x.squareRoot() }
         @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { 0.5 / y }
@@ -298,6 +319,11 @@ extension Tensor {
     public func relu() -> Tensor { mapRecorded(Kernels.ReLU()) }
     public func sigmoid() -> Tensor { mapRecorded(Kernels.Sigmoid()) }
     public func tanh() -> Tensor { mapRecorded(Kernels.Tanh()) }
+    /// x·σ(x): swish (SiLU), the taming-transformers nonlinearity.
+    public func swish() -> Tensor { mapRecorded(Kernels.Swish()) }
+    /// The exact GELU, 0.5·x·(1 + erf(x/√2)), as `torch.nn.GELU()`.
+    public func gelu() -> Tensor { mapRecorded(Kernels.GELU()) }
+    public func abs() -> Tensor { mapRecorded(Kernels.Abs()) }
     public func sqrt() -> Tensor { mapRecorded(Kernels.SquareRoot()) }
     public func square() -> Tensor { mapRecorded(Kernels.Square()) }
     public func pow(_ p: Float) -> Tensor { mapRecorded(Kernels.Power(p: p)) }

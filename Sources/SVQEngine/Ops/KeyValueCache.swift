@@ -63,40 +63,47 @@ public final class KeyValueCache {
     /// Features of one sequence's queries, keys or values (all heads).
     public var width: Int { heads * headDim }
 
-    /// Checks that `x` holds one row per sequence of `rows`, with `width` features from `column` on.
-    private func rowStride(_ x: Tensor, column: Int, rows: Range<Int>, _ what: String) -> Int {
+    /// Checks that `x` holds `perRow` rows per sequence of `rows`, with `width` features from `column` on.
+    private func rowStride(_ x: Tensor, column: Int, rows: Range<Int>, perRow: Int, _ what: String) -> Int {
         precondition(rows.lowerBound >= 0 && rows.upperBound <= batch && !rows.isEmpty,
                      "rows \(rows) outside the cache's batch 0..<\(batch)")
         let stride = x.shape.last ?? 0
-        precondition(x.rank >= 2 && x.count == rows.count * stride && column >= 0 && column + width <= stride,
-                     "\(what) \(x.shape) must hold \(rows.count) rows with \(width) features from column \(column)")
+        precondition(x.rank >= 2 && x.count == rows.count * perRow * stride && column >= 0 && column + width <= stride,
+                     "\(what) \(x.shape) must hold \(perRow) row(s) for each of \(rows.count) sequences with \(width) features from column \(column)")
         return stride
     }
 
-    /// Stores the keys and values of position `length` of `layer` for the sequences `rows` (default: all).
-    /// `keys` and `values` hold one row per sequence of `rows` (`[rows, 1, W]` or `[rows, W]`), its heads side by
-    /// side in features `keyColumn ..< keyColumn + heads·headDim` (and from `valueColumn`).
+    /// Stores the keys and values of positions `length ..< length + count` of `layer` for the sequences `rows`
+    /// (default: all). `keys` and `values` hold `count` rows per sequence of `rows` (`[rows, count, W]`, or
+    /// `[rows, W]` for one position), heads side by side in features `keyColumn ..< keyColumn + heads·headDim`
+    /// (and from `valueColumn`).
     public func store(layer: Int, keys k: Tensor, keyColumn: Int = 0, values v: Tensor, valueColumn: Int = 0,
-                      rows: Range<Int>? = nil) {
+                      count: Int = 1, rows: Range<Int>? = nil) {
         let rows = rows ?? 0..<batch
         precondition(layer >= 0 && layer < layers, "layer \(layer) outside 0..<\(layers)")
-        precondition(length < capacity, "the key/value cache is full: all \(capacity) positions are stored")
-        let ks = rowStride(k, column: keyColumn, rows: rows, "keys"), vs = rowStride(v, column: valueColumn, rows: rows, "values")
+        precondition(count >= 1 && length + count <= capacity,
+                     "the key/value cache holds \(length) of \(capacity) positions: \(count) more do not fit")
+        let ks = rowStride(k, column: keyColumn, rows: rows, perRow: count, "keys")
+        let vs = rowStride(v, column: valueColumn, rows: rows, perRow: count, "values")
         let hd = headDim, t = length
         let kc = keys[layer].data, vc = values[layer].data
         for (i, sequence) in rows.enumerated() {
-            for h in 0..<heads {
-                let at = ((sequence * heads + h) * capacity + t) * hd
-                (kc + at).update(from: k.data + i * ks + keyColumn + h * hd, count: hd)
-                (vc + at).update(from: v.data + i * vs + valueColumn + h * hd, count: hd)
+            for p in 0..<count {
+                let row = i * count + p
+                for h in 0..<heads {
+                    let at = ((sequence * heads + h) * capacity + t + p) * hd
+                    (kc + at).update(from: k.data + row * ks + keyColumn + h * hd, count: hd)
+                    (vc + at).update(from: v.data + row * vs + valueColumn + h * hd, count: hd)
+                }
             }
         }
     }
 
-    /// Marks position `length` as stored in every layer.
-    public func advance() {
-        precondition(length < capacity, "the key/value cache is full: all \(capacity) positions are stored")
-        length += 1
+    /// Marks positions `length ..< length + count` as stored in every layer.
+    public func advance(by count: Int = 1) {
+        precondition(count >= 1 && length + count <= capacity,
+                     "the key/value cache holds \(length) of \(capacity) positions: \(count) more do not fit")
+        length += count
     }
 
     /// softmax(q·kᵀ/√headDim)·v of one query per sequence of `rows` (default: all) and head over positions
@@ -105,33 +112,48 @@ public final class KeyValueCache {
     /// Returns `[rows, 1, heads·headDim]`, heads side by side (ready for the output projection).
     public func attend(layer: Int, queries q: Tensor, queryColumn: Int = 0, positions: Int,
                        rows: Range<Int>? = nil) -> Tensor {
+        attend(layer: layer, queries: q, queryColumn: queryColumn, visiblePositions: [positions], rows: rows)
+    }
+
+    /// Attention of several queries per sequence: query i of each sequence of `rows` attends to positions
+    /// `0..<visiblePositions[i]` of `layer` (for a block of queries continuing the stored prefix causally,
+    /// `length + 1 + i` once the block is stored). `queries` holds `visiblePositions.count` rows per sequence
+    /// (`[rows, n, W]`), heads side by side from `queryColumn`. Returns `[rows, n, heads·headDim]`.
+    public func attend(layer: Int, queries q: Tensor, queryColumn: Int = 0, visiblePositions: [Int],
+                       rows: Range<Int>? = nil) -> Tensor {
         let rows = rows ?? 0..<batch
+        let n = visiblePositions.count
         precondition(layer >= 0 && layer < layers, "layer \(layer) outside 0..<\(layers)")
-        precondition(positions >= 1 && positions <= min(length + 1, capacity),
-                     "attend to \(positions) positions of a cache holding \(length) (capacity \(capacity))")
-        let qs = rowStride(q, column: queryColumn, rows: rows, "queries")
+        let limit = min(length + n, capacity)
+        precondition(n >= 1 && visiblePositions.allSatisfy { $0 >= 1 && $0 <= limit },
+                     "attend to \(visiblePositions) positions of a cache holding \(length) (capacity \(capacity))")
+        let qs = rowStride(q, column: queryColumn, rows: rows, perRow: n, "queries")
         let (heads, hd, capacity, d) = (heads, headDim, capacity, width)
-        let out = Tensor(zeros: [rows.count, 1, d], zeroed: false)
+        let out = Tensor(zeros: [rows.count, n, d], zeroed: false)
         let qp = q.data + queryColumn, op = out.data
         let kc = keys[layer].data + rows.lowerBound * heads * capacity * hd
         let vc = values[layer].data + rows.lowerBound * heads * capacity * hd
         let scale = 1 / Float(hd).squareRoot()
+        let longest = visiblePositions.max()!
         // One query against at most a few hundred keys: dot products and a weighted sum of value rows, written
         // out, beat two matrix products per (sequence, head). The prior had its own copy of this loop for that
         // reason; the image decoder decodes ~17% faster on it (without a head split and merge) than on GEMMs.
-        parallelItems(rows.count * heads, costPerItem: 2 * positions * hd) { item in
-            let i = item / heads, h = item % heads
-            let query = qp + i * qs + h * hd
-            let ks = kc + item * capacity * hd, vs = vc + item * capacity * hd
-            let o = op + i * d + h * hd
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: positions) { buffer in
-                let scores = buffer.baseAddress!
-                for j in 0..<positions { scores[j] = vectorDot(query, ks + j * hd, hd) }
-                softmaxRow(scores, count: positions, scale: scale)
-                o.update(repeating: 0, count: hd)
-                for j in 0..<positions {
-                    let p = scores[j], vj = vs + j * hd
-                    for c in 0..<hd { o[c] += p * vj[c] }
+        visiblePositions.withUnsafeBufferPointer { visible in
+            parallelItems(rows.count * heads * n, costPerItem: 2 * longest * hd) { item in
+                let sequenceHead = item / n, i = sequenceHead / heads, h = sequenceHead % heads, p = item % n
+                let positions = visible[p]
+                let query = qp + (i * n + p) * qs + h * hd
+                let ks = kc + sequenceHead * capacity * hd, vs = vc + sequenceHead * capacity * hd
+                let o = op + (i * n + p) * d + h * hd
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: positions) { buffer in
+                    let scores = buffer.baseAddress!
+                    for j in 0..<positions { scores[j] = vectorDot(query, ks + j * hd, hd) }
+                    softmaxRow(scores, count: positions, scale: scale)
+                    o.update(repeating: 0, count: hd)
+                    for j in 0..<positions {
+                        let pj = scores[j], vj = vs + j * hd
+                        for c in 0..<hd { o[c] += pj * vj[c] }
+                    }
                 }
             }
         }

@@ -1,4 +1,4 @@
-// Softmax, log-softmax and layer normalisation, each a fused kernel with its own backward.
+// Softmax, log-softmax, layer normalisation and group normalisation, each a fused kernel with its own backward.
 
 #if canImport(Glibc)
 import Glibc
@@ -152,6 +152,97 @@ public func layerNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, e
                 }
                 result.append(gb)
             }
+            return result
+        }
+    }
+    return out
+}
+
+/// Group normalisation of `x` `[B, C, ...]`, as `torch.nn.GroupNorm(groups, C, eps)`: the C channels fall into
+/// `groups` consecutive groups, each (sample, group) is normalised over its channels and positions with the
+/// biased variance, then channel c is scaled by `weight[c]` and shifted by `bias[c]` when given.
+public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor? = nil, bias: Tensor? = nil, eps: Float = 1e-5) -> Tensor {
+    precondition(x.rank >= 2, "groupNorm: input must be [B, C, ...], got \(x.shape)")
+    let batch = x.shape[0], channels = x.shape[1]
+    precondition(groups >= 1 && channels % groups == 0, "groupNorm: \(channels) channels do not split into \(groups) groups")
+    precondition(weight == nil || weight!.count == channels, "groupNorm: weight \(weight!.shape) for \(channels) channels")
+    precondition(bias == nil || bias!.count == channels, "groupNorm: bias \(bias!.shape) for \(channels) channels")
+    let spatial = channels == 0 || batch == 0 ? 0 : x.count / (batch * channels)
+    let perGroup = channels / groups, n = perGroup * spatial
+    let rows = batch * groups
+    var inputs = [x]
+    if let weight { inputs.append(weight) }
+    if let bias { inputs.append(bias) }
+    let recording = shouldRecord(inputs)
+    let out = Tensor(zeros: x.shape, zeroed: false)
+    // The normalised input is kept for backward only when recording.
+    let xhat = recording ? Tensor(zeros: x.shape, zeroed: false) : nil
+    let rstd = Tensor(zeros: [rows], zeroed: false)
+    let px = x.data, po = out.data, ph = xhat?.data, pr = rstd.data
+    let pw = weight?.data, pb = bias?.data
+    parallelItems(rows, costPerItem: n * 3) { r in
+        // Group r = (sample r / groups, group r % groups) is one contiguous run of n values.
+        let xr = px + r * n, yr = po + r * n
+        let mean = vectorSum(xr, n) / Float(Swift.max(n, 1))
+        let inv = 1 / (vectorSumOfSquaredDeviations(xr, n, from: mean) / Float(Swift.max(n, 1)) + eps).squareRoot()
+        pr[r] = inv
+        if let ph { for j in 0..<n { ph[r * n + j] = (xr[j] - mean) * inv } }
+        let firstChannel = (r % groups) * perGroup
+        for c in 0..<perGroup {
+            let scale = inv * (pw?[firstChannel + c] ?? 1), shift = pb?[firstChannel + c] ?? 0
+            let xc = xr + c * spatial, yc = yr + c * spatial
+            // y = (x − mean)·inv·w + b, as one multiply-add per element.
+            let offset = shift - mean * scale
+            for j in 0..<spatial { yc[j] = xc[j] * scale + offset }
+        }
+    }
+    if recording, let xhat {
+        let wd = weight?.detached()
+        let needX = x.requiresGrad, needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
+        let hasW = weight != nil, biasShape = bias?.shape
+        record(out, inputs: inputs) { g in
+            let pg = g.data, ph = xhat.data, pr = rstd.data
+            var gx: Tensor? = nil
+            if needX {
+                // Per group: dx = rstd · (dxhat − mean(dxhat) − xhat · mean(dxhat ⊙ xhat)), dxhat = g · w[c].
+                let t = Tensor(zeros: x.shape, zeroed: false)
+                let pt = t.data, pwd = wd?.data
+                parallelItems(rows, costPerItem: n * 4) { r in
+                    let gr = pg + r * n, hr = ph + r * n, tr = pt + r * n
+                    let firstChannel = (r % groups) * perGroup
+                    var sum: Float = 0, dot: Float = 0
+                    for c in 0..<perGroup {
+                        let w = pwd?[firstChannel + c] ?? 1
+                        let gc = gr + c * spatial, hc = hr + c * spatial
+                        sum += w * vectorSum(gc, spatial)
+                        dot += w * vectorDot(gc, hc, spatial)
+                    }
+                    let m1 = sum / Float(n), m2 = dot / Float(n), inv = pr[r]
+                    for c in 0..<perGroup {
+                        let w = pwd?[firstChannel + c] ?? 1
+                        let gc = gr + c * spatial, hc = hr + c * spatial, tc = tr + c * spatial
+                        for j in 0..<spatial { tc[j] = inv * (gc[j] * w - m1 - hc[j] * m2) }
+                    }
+                }
+                gx = t
+            }
+            var result: [Tensor?] = [gx]
+            // dw[c] = Σ g·xhat, db[c] = Σ g over the samples and positions of channel c.
+            func perChannel(_ body: (UnsafePointer<Float>, UnsafePointer<Float>) -> Float) -> Tensor {
+                let t = Tensor(zeros: [channels])
+                let pt = t.data
+                parallelItems(channels, costPerItem: batch * spatial) { c in
+                    var total: Float = 0
+                    for b in 0..<batch {
+                        let at = (b * channels + c) * spatial
+                        total += body(pg + at, ph + at)
+                    }
+                    pt[c] = total
+                }
+                return t
+            }
+            if hasW { result.append(needW ? perChannel { vectorDot($0, $1, spatial) }.reshaped(wd!.shape) : nil) }
+            if let biasShape { result.append(needB ? perChannel { g, _ in vectorSum(g, spatial) }.reshaped(biasShape) : nil) }
             return result
         }
     }
