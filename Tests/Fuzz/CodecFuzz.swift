@@ -20,11 +20,11 @@ let fuzzedModel: OpaquePointer = {
 let fuzzedInfo: svq_info = {
     var info = svq_info()
     expectOK(svq_model_info(fuzzedModel, &info), "svq_model_info")
-    precondition(info.has_prior, "SVQ_FUZZ_MODEL must have a prior")
+    require(info.has_prior, "SVQ_FUZZ_MODEL must have a prior")
     return info
 }()
 
-/// Batches beyond this are not allocated (the call is skipped): the cost of a call grows with its batch.
+/// Batches beyond this are not allocated (the call is skipped: nil): the cost of a call grows with its batch.
 let maxBatch = 3
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -37,16 +37,17 @@ public func fuzzCodec(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 1: model = OpaquePointer(bitPattern: UInt(input.raw(UInt64.self)) | 1)   // no load returned it (odd)
     default: model = fuzzedModel
     }
-    let status: svq_status
+    let called: svq_status?
     switch call {
-    case 0, 1: status = encode(model, &input, floats: call == 1)
-    case 2, 3: status = decode(model, &input, bytes: call == 3)
-    case 4: status = samplePrior(model, &input)
-    default: status = codebook(model, &input)
+    case 0, 1: called = encode(model, &input, floats: call == 1)
+    case 2, 3: called = decode(model, &input, bytes: call == 3)
+    case 4: called = samplePrior(model, &input)
+    default: called = codebook(model, &input)
     }
-    precondition(status != SVQ_STATUS_INTERNAL_ERROR && status != SVQ_STATUS_IO_ERROR
+    guard let status = called else { return 0 }
+    require(status != SVQ_STATUS_INTERNAL_ERROR && status != SVQ_STATUS_IO_ERROR
                  && status != SVQ_STATUS_INVALID_MODEL && status != SVQ_STATUS_NO_PRIOR, describe(status))
-    precondition(model == fuzzedModel || status == SVQ_STATUS_INVALID_ARGUMENT, "a call on a bad handle: \(describe(status))")
+    require(model == fuzzedModel || status == SVQ_STATUS_INVALID_ARGUMENT, "a call on a bad handle: \(describe(status))")
     return 0
 }
 
@@ -86,12 +87,12 @@ func withBuffer<T, R>(_ count: Int?, of _: T.Type, _ body: (UnsafeMutablePointer
     return body(buffer)
 }
 
-func encode(_ model: OpaquePointer?, _ input: inout FuzzInput, floats: Bool) -> svq_status {
+func encode(_ model: OpaquePointer?, _ input: inout FuzzInput, floats: Bool) -> svq_status? {
     let info = fuzzedInfo
     let batch = input.int32(near: 1)
     let h = input.int32(near: info.image_size), w = input.int32(near: info.image_size)
     let c = input.int32(near: info.image_channels)
-    guard let pixelCount = elementCount(batch: batch, [h, w, c], perItem: 1) else { return SVQ_STATUS_OK }
+    guard let pixelCount = elementCount(batch: batch, [h, w, c], perItem: 1) else { return nil }
     let fits = batch > 0 && h == info.image_size && w == info.image_size && c == info.image_channels
     let b = fits ? Int(batch) : 0
     let seed = input.raw(UInt64.self)
@@ -120,10 +121,10 @@ func encode(_ model: OpaquePointer?, _ input: inout FuzzInput, floats: Bool) -> 
                     }
                 }
                 if status == SVQ_STATUS_OK {
-                    precondition(fits && model == fuzzedModel, "encode accepted bad arguments")
+                    require(fits && model == fuzzedModel, "encode accepted bad arguments")
                     expectCodes(Array(UnsafeBufferPointer(start: codesOut, count: codesNeeded)), info)
                     if let masksOut, let masks {
-                        precondition(UnsafeBufferPointer(start: masksOut, count: masks.allocate)
+                        require(UnsafeBufferPointer(start: masksOut, count: masks.allocate)
                                         .allSatisfy { $0 >= 0 && $0 <= 1 }, "a mask value outside [0, 1]")
                     }
                 }
@@ -143,11 +144,11 @@ func codes(_ input: inout FuzzInput, count: Int) -> [Int32] {
     }
 }
 
-func decode(_ model: OpaquePointer?, _ input: inout FuzzInput, bytes: Bool) -> svq_status {
+func decode(_ model: OpaquePointer?, _ input: inout FuzzInput, bytes: Bool) -> svq_status? {
     let info = fuzzedInfo
     let batch = input.int32(near: 1)
     guard let codeCount = elementCount(batch: batch, [info.num_slots, info.num_blocks], perItem: 1) else {
-        return SVQ_STATUS_OK
+        return nil
     }
     let given = codes(&input, count: codeCount)
     var params: svq_decode_params? = nil
@@ -170,23 +171,23 @@ func decode(_ model: OpaquePointer?, _ input: inout FuzzInput, bytes: Bool) -> s
         } else {
             status = withOptional(params) { svq_decode_f32(model, given, batch, $0, out, images.capacity) }
             if status == SVQ_STATUS_OK {
-                precondition(UnsafeBufferPointer(start: out, count: needed).allSatisfy { $0 >= 0 && $0 <= 1 },
+                require(UnsafeBufferPointer(start: out, count: needed).allSatisfy { $0 >= 0 && $0 <= 1 },
                              "a decoded pixel outside [0, 1]")
             }
         }
         if status == SVQ_STATUS_OK {
-            precondition(batch > 0 && given.allSatisfy { $0 >= 0 && $0 < info.codebook_size },
+            require(batch > 0 && given.allSatisfy { $0 >= 0 && $0 < info.codebook_size },
                          "decode accepted bad codes")
         }
         return status
     }
 }
 
-func samplePrior(_ model: OpaquePointer?, _ input: inout FuzzInput) -> svq_status {
+func samplePrior(_ model: OpaquePointer?, _ input: inout FuzzInput) -> svq_status? {
     let info = fuzzedInfo
     let count = input.int32(near: 1)
     guard let codeCount = elementCount(batch: count, [info.num_slots, info.num_blocks], perItem: 1) else {
-        return SVQ_STATUS_OK
+        return nil
     }
     var params: svq_prior_params? = nil
     if input.byte() % 4 != 0 {
@@ -208,7 +209,7 @@ func samplePrior(_ model: OpaquePointer?, _ input: inout FuzzInput) -> svq_statu
             expectCodes(sampled, info)
             if let fixedCodes, let fixedMask {
                 for i in 0..<codeCount where fixedMask[i] != 0 {
-                    precondition(sampled[i] == fixedCodes[i], "the prior changed a fixed code")
+                    require(sampled[i] == fixedCodes[i], "the prior changed a fixed code")
                 }
             }
         }
@@ -216,7 +217,7 @@ func samplePrior(_ model: OpaquePointer?, _ input: inout FuzzInput) -> svq_statu
     }
 }
 
-func codebook(_ model: OpaquePointer?, _ input: inout FuzzInput) -> svq_status {
+func codebook(_ model: OpaquePointer?, _ input: inout FuzzInput) -> svq_status? {
     let info = fuzzedInfo
     let block = input.int32(near: Int32(input.byte()) % info.num_blocks)
     let result = capacity(&input, needed: Int(info.codebook_size * (info.slot_size / info.num_blocks)))

@@ -9,8 +9,8 @@ public func fuzzModelLoad(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var model: OpaquePointer? = nil
     let status = svq_model_load_memory(data, size, &model)
     guard status == SVQ_STATUS_OK else {
-        precondition(status == SVQ_STATUS_INVALID_MODEL, "load: \(describe(status))")
-        precondition(model == nil, "a failed load returned a model")
+        require(status == SVQ_STATUS_INVALID_MODEL, "load: \(describe(status))")
+        require(model == nil, "a failed load returned a model")
         return 0
     }
     defer { svq_model_free(model) }
@@ -31,7 +31,7 @@ func useLoadedModel(_ model: OpaquePointer) {
     var codes = [Int32](repeating: 0, count: codeCount)
     var image = [Float](repeating: 0, count: s * s * c)
     expectOK(svq_decode_f32(model, codes, 1, nil, &image, image.count), "svq_decode_f32")
-    precondition(image.allSatisfy { $0 >= 0 && $0 <= 1 }, "decoded pixels outside [0, 1]")
+    require(image.allSatisfy { $0 >= 0 && $0 <= 1 }, "decoded pixels outside [0, 1]")
     expectOK(svq_encode_f32(model, image, 1, info.image_size, info.image_size, info.image_channels, nil,
                             &codes, codes.count, nil, 0, nil, 0), "svq_encode_f32")
     expectCodes(codes, info)

@@ -53,11 +53,11 @@ let scratchPath = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/
 
 func parseFile(_ bytes: UnsafeBufferPointer<UInt8>) -> SafeTensorsFile? {
     let fd = open(scratchPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    precondition(fd >= 0, "cannot create \(scratchPath)")
+    require(fd >= 0, "cannot create \(scratchPath)")
     var written = 0
     while written < bytes.count {
         let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
-        precondition(n > 0, "cannot write \(scratchPath)")
+        require(n > 0, "cannot write \(scratchPath)")
         written += n
     }
     close(fd)
@@ -71,16 +71,16 @@ public func fuzzSafeTensors(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let inMemory = parse { try SafeTensorsFile(data: Data(bytes)) }
     let onDisk = parseFile(bytes)
     guard let inMemory, let onDisk else {
-        precondition(inMemory == nil && onDisk == nil, "one reader accepted what the other refused")
+        require(inMemory == nil && onDisk == nil, "one reader accepted what the other refused")
         return 0
     }
-    precondition(inMemory.tensors == onDisk.tensors && inMemory.metadata == onDisk.metadata,
+    require(inMemory.tensors == onDisk.tensors && inMemory.metadata == onDisk.metadata,
                  "the readers parsed different headers")
     var covered = 0
     for info in inMemory.tensors {
-        precondition(info.dataOffsets.lowerBound == covered, "tensors do not tile the buffer")
+        require(info.dataOffsets.lowerBound == covered, "tensors do not tile the buffer")
         covered = info.dataOffsets.upperBound
     }
-    precondition(readEverything(inMemory) == readEverything(onDisk), "the readers read different values")
+    require(readEverything(inMemory) == readEverything(onDisk), "the readers read different values")
     return 0
 }
