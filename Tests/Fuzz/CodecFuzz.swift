@@ -113,6 +113,8 @@ func encode(_ model: OpaquePointer?, _ input: inout FuzzInput, floats: Bool) -> 
                         svq_encode_f32(model, pixels, batch, h, w, c, $0, codesOut, codes.capacity,
                                        masksOut, masks?.capacity ?? 0, slotsOut, slots?.capacity ?? 0)
                     }
+                    require(status != SVQ_STATUS_OK || pixels.allSatisfy { $0 >= 0 && $0 <= 1 },
+                            "encode accepted a pixel outside [0, 1]")
                 } else {
                     let pixels = (0..<pixelCount).map { _ in input.byte() }
                     status = withOptional(params) {
@@ -162,25 +164,25 @@ func decode(_ model: OpaquePointer?, _ input: inout FuzzInput, bytes: Bool) -> s
     }
     let needed = max(0, Int(batch)) * Int(info.image_size * info.image_size * info.image_channels)
     let images = capacity(&input, needed: needed)
-    return withBuffer(images.allocate, of: Float.self) { out in
-        let status: svq_status
-        if bytes {
-            status = out!.withMemoryRebound(to: UInt8.self, capacity: images.allocate) {
-                pixels in withOptional(params) { svq_decode_u8(model, given, batch, $0, pixels, images.capacity) }
-            }
-        } else {
-            status = withOptional(params) { svq_decode_f32(model, given, batch, $0, out, images.capacity) }
+    let status: svq_status
+    if bytes {
+        status = withBuffer(images.allocate, of: UInt8.self) { out in
+            withOptional(params) { svq_decode_u8(model, given, batch, $0, out, images.capacity) }
+        }
+    } else {
+        status = withBuffer(images.allocate, of: Float.self) { out in
+            let status = withOptional(params) { svq_decode_f32(model, given, batch, $0, out, images.capacity) }
             if status == SVQ_STATUS_OK {
                 require(UnsafeBufferPointer(start: out, count: needed).allSatisfy { $0 >= 0 && $0 <= 1 },
-                             "a decoded pixel outside [0, 1]")
+                        "a decoded pixel outside [0, 1]")
             }
+            return status
         }
-        if status == SVQ_STATUS_OK {
-            require(batch > 0 && given.allSatisfy { $0 >= 0 && $0 < info.codebook_size },
-                         "decode accepted bad codes")
-        }
-        return status
     }
+    if status == SVQ_STATUS_OK {
+        require(batch > 0 && given.allSatisfy { $0 >= 0 && $0 < info.codebook_size }, "decode accepted bad codes")
+    }
+    return status
 }
 
 func samplePrior(_ model: OpaquePointer?, _ input: inout FuzzInput) -> svq_status? {
