@@ -32,7 +32,7 @@ export SVQ_FUZZ_MODEL="$PWD/Tests/Fuzz/corpus/model-load/tiny.safetensors"
 
 # build NAME "SOURCES" LINK...: the harness (files in Tests/Fuzz) and libFuzzer's main, linked with the instrumented
 # code: the C API harnesses with libSVQRuntime.so, the safetensors one with the SafeTensors module's objects
-# (the library exports only the C API).
+# (the library exports only the C API). Output only on failure: gold warns about each ASan helper symbol.
 build() {
     local name=$1 out="$work/fuzz-$1" log="$work/build-$1.log" sources=()
     for file in $2; do sources+=("Tests/Fuzz/$file"); done

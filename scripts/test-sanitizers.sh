@@ -14,9 +14,14 @@ source scripts/lib/test-models.sh
 work="$scratch/sanitizers-test"
 mkdir -p "$work"
 
-"$sanitizer_cc" -std=c99 -Wall -Wextra -Werror -pedantic -O1 -g -fno-omit-frame-pointer \
+# (Its output is shown only on failure: gold warns about each of ASan's local helper symbols when linking.)
+if ! "$sanitizer_cc" -std=c99 -Wall -Wextra -Werror -pedantic -O1 -g -fno-omit-frame-pointer \
     -fsanitize=address,undefined -fno-sanitize-recover=all -I include Tests/CAPI/test_capi.c \
-    -L "$sanitized_bin" -lSVQRuntime -Wl,-rpath,"$sanitized_bin" -lpthread -lm -o "$work/test_capi"
+    -L "$sanitized_bin" -lSVQRuntime -Wl,-rpath,"$sanitized_bin" -lpthread -lm -o "$work/test_capi" \
+    >"$work/build.log" 2>&1; then
+    cat "$work/build.log" >&2
+    exit 1
+fi
 
 echo "== test_capi (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1 \
