@@ -66,7 +66,7 @@ else
     patchelf --set-rpath "$runtime_dir" "$lib/$svq_soname" "$prefix/bin/svq"
 fi
 for file in "$lib/$svq_soname" "$prefix/bin/svq"; do
-    if ldd "$file" | grep -q "not found"; then
+    if ldd "$file" | grep "not found" >/dev/null; then   # not -q: an early exit would SIGPIPE ldd under pipefail
         echo "install: $file has unresolved dependencies:" >&2
         ldd "$file" | grep "not found" >&2
         exit 1

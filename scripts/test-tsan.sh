@@ -17,8 +17,9 @@ swift build -c release --sanitize=thread --scratch-path "$tsan_scratch" --produc
 bin=$(swift build -c release --sanitize=thread --scratch-path "$tsan_scratch" --show-bin-path)
 work="$tsan_scratch/tsan-test"
 mkdir -p "$work"
-# A library without TSan's hooks would pass silently.
-if ! nm -D "$bin/libSVQRuntime.so" | grep -q " U __tsan_read"; then
+# A library without TSan's hooks would pass silently. (grep reads all of nm's output: with -q it would stop at
+# the first match, and nm's SIGPIPE would fail the pipeline under pipefail.)
+if ! nm -D "$bin/libSVQRuntime.so" | grep " U __tsan_read" >/dev/null; then
     echo "tsan: $bin/libSVQRuntime.so is not instrumented" >&2
     exit 1
 fi
