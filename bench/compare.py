@@ -19,6 +19,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,8 +93,7 @@ def main():
     sgemm = run_json([args.svq_bench, "sgemm", "--threads", str(args.threads)])
     training = run_json([args.svq_bench, "train", "cpu-sprites", "--batch", "16", "--steps", "10",
                          "--threads", str(args.threads)])
-    results = {"machine": {"processor": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                           "threads": args.threads},
+    results = {"machine": machine(args, sgemm),
                "sgemm": sgemm, "training": training, "rows": rows, "busy": busy}
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print()
@@ -101,6 +101,24 @@ def main():
     print(f"\nwrote {out / 'results.json'}")
     if failures:
         sys.exit("the two runtimes disagree:\n  " + "\n  ".join(failures))
+
+
+def machine(args, sgemm):
+    """What the figures apply to: the CPU, its vector ISA, the kernels OpenBLAS picked, the date and command."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model == (platform.processor() or platform.machine()):
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    isa = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "amx_tile") if f in flags]
+    return {"cpu": model, "isa": isa, "cores": os.cpu_count(), "threads": args.threads,
+            "blas_core": sgemm.get("blas_core"), "date": time.strftime("%Y-%m-%d"),
+            "command": "./scripts/bench.sh" + (" --quick" if args.quick else "") + f" --threads {args.threads}"}
 
 
 def busy_rows(args, folder, name, rows):
@@ -139,7 +157,10 @@ def disagreement(row):
 def table(results):
     """The figures as a Markdown table (also pasted into the README)."""
     sgemm = results["sgemm"]["gflops"]
-    lines = ["| model | op | batch | ours ms | ORT ms | time ratio | ours MiB | ORT MiB | RSS ratio | memory / budget | agreement |",
+    m = results["machine"]
+    lines = [f"Machine: {m['cpu']}, {m['cores']} cores ({m['threads']} threads used), ISA {' '.join(m['isa'])}, "
+             f"OpenBLAS kernels {m['blas_core']}; {m['date']}, `{m['command']}`", "",
+             "| model | op | batch | ours ms | ORT ms | time ratio | ours MiB | ORT MiB | RSS ratio | memory / budget | agreement |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results["rows"]:
         ours, theirs = r["svq"], r["onnxruntime"]

@@ -1,6 +1,7 @@
 // Thin, typed wrappers over OpenBLAS (cblas_sgemm, cblas_sgemv, cblas_saxpy), the only place the engine calls BLAS directly.
 
 import COpenBLAS
+import Glibc
 
 /// C = alpha · op(A) · op(B) + beta · C, all row-major. `m×k` is op(A), `k×n` is op(B), `m×n` is C.
 /// Leading dimensions default to the packed row lengths. Large products are cut into pieces
@@ -75,6 +76,7 @@ let gemmMaxPieces = 16
 func cblasSgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                 _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                 _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    _ = Engine.singleThreadedBLAS
     if m == 1 && k > 0 {
         // c[0, j] = Σ_p a[p] · op(B)[p, j]: op(B) is B (k×n, ldb) read transposed, or B (n×k, ldb) as stored.
         // a's elements are lda apart when op(A) = Aᵀ (A is k×1), else contiguous.
@@ -95,6 +97,7 @@ func cblasSgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ 
 
 /// y += alpha · x over `n` floats.
 func saxpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    _ = Engine.singleThreadedBLAS
     if n > 0 { cblas_saxpy(Int32(n), alpha, x, 1, y, 1) }
 }
 
@@ -103,5 +106,42 @@ public enum BLAS {
     /// Row-major C = A·B for packed m×k and k×n matrices.
     public static func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
         SVQEngine.sgemm(m: m, n: n, k: k, a: a, b: b, c: c)
+    }
+}
+
+/// OpenBLAS (Debian's 0.3.21, built for every x86 CPU) picks its kernels by CPU model at load, and a model it
+/// does not know gets its Prescott (SSE3) kernels: on a 5th-generation Xeon (family 6, model 207) sgemm ran at
+/// 26 GFLOP/s per core with them against 110 with its SkylakeX kernels. Where OpenBLAS fell back like that and
+/// the user did not choose (`OPENBLAS_CORETYPE` unset), the kernels are chosen again from the CPU's features
+/// through OpenBLAS's own dynamic-arch entry points, once, before the engine's first BLAS call.
+enum BLASKernels {
+    static func replaceFallback() {
+        guard String(cString: openblas_get_corename()).lowercased() == "prescott",
+              getenv("OPENBLAS_CORETYPE") == nil,
+              let better = kernelsForThisCPU(),
+              let quit = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "gotoblas_dynamic_quit"),
+              let initialise = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "gotoblas_dynamic_init")
+        else { return }
+        typealias Entry = @convention(c) () -> Void
+        setenv("OPENBLAS_CORETYPE", better, 1)
+        unsafeBitCast(quit, to: Entry.self)()
+        unsafeBitCast(initialise, to: Entry.self)()
+        unsetenv("OPENBLAS_CORETYPE")
+    }
+
+    /// The OpenBLAS kernels the CPU's features allow (from /proc/cpuinfo, which lists what the kernel enabled).
+    static func kernelsForThisCPU() -> String? {
+        guard let file = fopen("/proc/cpuinfo", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 1 << 14)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(cString: line)
+            guard text.hasPrefix("flags") else { continue }
+            let flags = Set(text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init))
+            if flags.isSuperset(of: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]) { return "SkylakeX" }
+            if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+            return nil
+        }
+        return nil
     }
 }

@@ -35,7 +35,11 @@ public enum Engine {
     /// (see `sgemm`). Two pools on two cores fought each other — OpenBLAS's idle workers spin in
     /// sched_yield while ours do elementwise work — which cost ~20% of an encode and most of the second
     /// core in training.
-    static let singleThreadedBLAS: Void = { openblas_set_num_threads(1) }()
+    /// Also replaces OpenBLAS's fallback kernels where it did not recognise the CPU (`BLASKernels`).
+    static let singleThreadedBLAS: Void = {
+        BLASKernels.replaceFallback()
+        openblas_set_num_threads(1)
+    }()
 
     /// Keeps freed memory in the process heap instead of returning it to the kernel (glibc `mallopt`).
     /// Training frees and reallocates the same multi-megabyte activations every step; with glibc's defaults
@@ -50,6 +54,10 @@ public enum Engine {
 
     /// OpenBLAS's build configuration string (for benchmark reports).
     public static var blasConfig: String { String(cString: openblas_get_config()) }
+
+    /// The kernels OpenBLAS chose for this CPU at run time (Haswell, Zen, SkylakeX, …; for benchmark reports:
+    /// the same build runs different kernels on different machines).
+    public static var blasCore: String { String(cString: openblas_get_corename()) }
 }
 
 /// Below this many elements a loop runs on the calling thread: dispatch costs more than it saves.

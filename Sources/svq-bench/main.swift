@@ -215,7 +215,7 @@ case "sgemm":
     else if !args.isEmpty { fail("usage: svq-bench sgemm [--threads N]") }
     let t = benchSgemm(size: 1024)
     let flops = 2.0 * 1024 * 1024 * 1024
-    print("{\"threads\": \(Engine.threadCount), \"gflops\": \(flops / t.best / 1e9), \"median_gflops\": \(flops / t.median / 1e9), \"blas\": \(jsonString(Engine.blasConfig))}")
+    print("{\"threads\": \(Engine.threadCount), \"gflops\": \(flops / t.best / 1e9), \"median_gflops\": \(flops / t.median / 1e9), \"blas\": \(jsonString(Engine.blasConfig)), \"blas_core\": \(jsonString(Engine.blasCore))}")
     exit(0)
 case "train":
     runTrainCommand(Array(CommandLine.arguments.dropFirst(2)))

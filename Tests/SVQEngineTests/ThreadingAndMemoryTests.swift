@@ -71,6 +71,14 @@ final class SplitGemmTests: XCTestCase {
         }
     }
 
+    /// Where OpenBLAS did not recognise the CPU it falls back to its SSE3 (Prescott) kernels, 4x slower here;
+    /// the engine chooses kernels from the CPU's features instead, unless the user set OPENBLAS_CORETYPE.
+    func testOpenBLASRunsKernelsForThisCPUNotItsFallback() {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, !runnableBLASKernels.isEmpty else { return }
+        _ = matmul(testTensor([3, 5], requiresGrad: false), testTensor([5, 4], seed: 2, requiresGrad: false))
+        XCTAssertNotEqual(Engine.blasCore.lowercased(), "prescott", "a CPU with \(runnableBLASKernels) runs OpenBLAS's SSE3 kernels")
+    }
+
     /// A product started inside a parallel loop runs on that thread (no nested split) and is still right.
     func testProductsInsideParallelLoopsAreCorrect() {
         let a = testTensor([4, 300, 64], seed: 23, requiresGrad: false)
