@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that building, running and testing need and are missing: OpenBLAS, oneDNN and
-# libpng (the package's system libraries, found with pkg-config). The tests also use a C and C++ compiler and
+# Installs the Debian packages that building, running and testing need and are missing: OpenBLAS, oneDNN,
+# libpng, cairo (the package's system libraries, found with pkg-config). The tests also use a C and C++ compiler and
 # python3 with venv, which the Swift machines come with. Further packages named as arguments are installed
 # too (scripts/generate-onnx-proto.sh asks for the ONNX schema and protoc this way).
 # Idempotent and quiet when everything is present. Needs root (or sudo) only when something is missing.
@@ -8,7 +8,7 @@
 #   scripts/setup.sh [PACKAGE ...]
 set -euo pipefail
 
-packages=(libopenblas-dev libdnnl-dev libpng-dev pkg-config "$@")
+packages=(libopenblas-dev libdnnl-dev libpng-dev libcairo2-dev pkg-config "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -28,6 +28,9 @@ public struct ModelInfo: Equatable, Hashable, Sendable {
     public let tokensPerImage: Int
     /// Whether `samplePrior` is available.
     public let hasPrior: Bool
+    /// What each code most often means (factor per block, value per code), where `svq eval --legend-model`
+    /// stored it in the file; nil otherwise. Not part of the C API's `svq_info`.
+    public let codeLegend: CodeLegend?
 
     /// S / M: the width of one block of a slot, and of each codebook prototype.
     public var blockSize: Int { slotSize / numBlocks }
@@ -36,7 +39,7 @@ public struct ModelInfo: Equatable, Hashable, Sendable {
     /// Values per image: imageSize² · imageChannels.
     public var valuesPerImage: Int { imageSize * imageSize * imageChannels }
 
-    init(_ c: SVQConfig) {
+    init(_ c: SVQConfig, codeLegend: CodeLegend?) {
         imageSize = c.imageSize
         imageChannels = c.imageChannels
         numSlots = c.numSlots
@@ -46,5 +49,6 @@ public struct ModelInfo: Equatable, Hashable, Sendable {
         vocabSize = c.vocabSize
         tokensPerImage = c.tokensPerImage
         hasPrior = c.prior != nil
+        self.codeLegend = codeLegend
     }
 }
