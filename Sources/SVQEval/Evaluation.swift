@@ -57,12 +57,15 @@ public enum EvaluationProgress: Equatable, Sendable, CustomStringConvertible {
     case reconstructed(Int, of: Int)
     /// Prior samples drawn and decoded so far, of all.
     case sampled(Int, of: Int)
+    /// The code legend's traversal tiles decoded so far, of all.
+    case legendTiles(Int, of: Int)
 
     public var description: String {
         switch self {
         case .loaded(let n): return "read \(n) images"
         case .reconstructed(let done, let total): return "reconstructed \(done)/\(total) images"
         case .sampled(let done, let total): return "sampled \(done)/\(total) scenes"
+        case .legendTiles(let done, let total): return "decoded \(done)/\(total) code legend tiles"
         }
     }
 }
@@ -152,7 +155,10 @@ public func evaluate(_ model: SVQModel, modelName: String, data: URL, options: E
         report.factorAlignment = alignment
         codeLegend = CodeMeanings.legend(matches, alignment: alignment, prototypes: c.numPrototypes)
         if options.legendTiles, let clearest {
-            legendTiles = evaluator.traversal(codes: results[clearest.image].codes, slot: clearest.slot, seed: options.seed)
+            let total = c.numBlocks * c.numPrototypes
+            legendTiles = evaluator.traversal(codes: results[clearest.image].codes, slot: clearest.slot, seed: options.seed) {
+                progress(.legendTiles($0, of: total))
+            }
         }
         let parser = SceneParser()
         let counts = scenes.map(\.objects.count)

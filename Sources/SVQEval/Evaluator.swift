@@ -62,8 +62,9 @@ public final class Evaluator {
     }
 
     /// `codes` (one image's local codes, slot-major) decoded once for every value of every block of `slot`,
-    /// the other codes kept: `[block][code]` images, each showing what that one code changes.
-    public func traversal(codes: [Int], slot: Int, seed: UInt64) -> [[RGBImage]] {
+    /// the other codes kept: `[block][code]` images, each showing what that one code changes. `progress`
+    /// hears the number of images decoded after each batch.
+    public func traversal(codes: [Int], slot: Int, seed: UInt64, progress: (Int) -> Void = { _ in }) -> [[RGBImage]] {
         let c = model.config
         precondition(codes.count == c.codesPerImage && (0..<c.numSlots).contains(slot), "traversal: codes of another model, or no such slot")
         var sets: [Int32] = []
@@ -85,6 +86,7 @@ public final class Evaluator {
                                      shape: [n, c.numSlots, c.numBlocks])
                 images += RGBImage.images(fromBatch: model.decodeBestOf(codes: part, candidates: candidates, sampling: decoding, rng: &rng))
                 start += n
+                progress(start)
             }
         }
         return (0..<c.numBlocks).map { b in Array(images[(b * c.numPrototypes)..<((b + 1) * c.numPrototypes)]) }

@@ -47,8 +47,9 @@ struct AxisScale: Equatable {
 /// A tick label: short, without trailing zeros.
 func tickLabel(_ v: Double) -> String {
     let a = abs(v)
-    if a != 0 && (a >= 1e5 || a < 1e-3) { return String(format: "%.0e", v) }
-    if a >= 1000 { return String(format: "%.0fk", v / 1000).replacingOccurrences(of: ".0k", with: "k") }
+    if a >= 1e6 { return String(format: "%gM", v / 1e6) }
+    if a >= 1000 { return String(format: "%gk", v / 1000) }
+    if a != 0 && a < 1e-3 { return String(format: "%.0e", v) }
     var s = String(format: "%.3f", v)
     while s.contains(".") && (s.hasSuffix("0") || s.hasSuffix(".")) { s.removeLast() }
     return s

@@ -39,7 +39,7 @@ public enum EvaluationFigures {
         return try grid.figure()
     }
 
-    /// A row per block (named with its factor), a column per code: the traversal tile, captioned with the
+    /// A row per block (named with its factor, accuracy and chance), a column per code: the traversal tile, captioned with the
     /// value the code most often means ("–" for a code never seen).
     public static func codeLegend(_ legend: CodeLegend, tiles: [[RGBImage]]) throws -> RGBImage {
         guard tiles.count == legend.blocks.count else {
@@ -47,7 +47,8 @@ public enum EvaluationFigures {
         }
         var grid = LabelledGrid(title: "code legend: each code's decoded edit of one object, and the value it most often means",
                                 cells: tiles)
-        grid.rowTitles = legend.blocks.map { "block \($0.block): \($0.factor)" }
+        // With the accuracy against chance: a block that holds no factor still gets its likeliest one.
+        grid.rowTitles = legend.blocks.map { String(format: "block %d: %@ %.2f (chance %.2f)", $0.block, $0.factor, $0.accuracy, $0.chance) }
         grid.columnTitles = (0..<(tiles.map(\.count).max() ?? 0)).map { "\($0)" }
         grid.captions = legend.blocks.map { $0.codes.map { $0.value ?? "–" } }
         grid.scale = scale(tiles.first ?? [])

@@ -53,11 +53,11 @@ public enum TrainingCurves {
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
             throw PlotError("\(url.path) does not exist")
         }
-        guard isFolder.boolValue else { return try figure(panels(metrics: MetricsTable(contentsOf: url)), title: url.path) }
+        guard isFolder.boolValue else { return try figure(panels(metrics: MetricsTable(contentsOf: url)), title: url.relativePath) }
         let metrics = try MetricsTable(contentsOf: url.appendingPathComponent("metrics.csv"))
         let held = url.appendingPathComponent("validation.csv")
         let validation = FileManager.default.fileExists(atPath: held.path) ? try MetricsTable(contentsOf: held) : nil
-        return try figure(panels(metrics: metrics, validation: validation), title: url.path)
+        return try figure(panels(metrics: metrics, validation: validation), title: url.relativePath)
     }
 
     /// Panel size and columns of the figure.

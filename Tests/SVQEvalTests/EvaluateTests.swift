@@ -81,7 +81,11 @@ final class EvaluateTests: XCTestCase {
     }
 
     func testTheCodeLegendCoversEveryBlockAndCodeWithADecodedTile() throws {
-        let evaluation = try evaluate(try tinyModel(), modelName: "tiny", data: folder, options: options(samples: 0, legendTiles: true))
+        var events: [EvaluationProgress] = []
+        let evaluation = try evaluate(try tinyModel(), modelName: "tiny", data: folder,
+                                      options: options(samples: 0, legendTiles: true)) { events.append($0) }
+        XCTAssertEqual(events.filter { if case .legendTiles = $0 { return true } else { return false } },
+                       (1...16).map { .legendTiles(2 * $0, of: 32) })      // batches of 2
         let legend = try XCTUnwrap(evaluation.codeLegend)
         // goldenTiny: M 4 blocks of P 8 codes.
         XCTAssertEqual(legend.blocks.map(\.block), [0, 1, 2, 3])
