@@ -42,6 +42,12 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]
         ),
+        // cairo, for figures with text (svq plot, svq eval); the runtime library never links it.
+        .systemLibrary(
+            name: "CCairo",
+            pkgConfig: "cairo",
+            providers: [.apt(["libcairo2-dev"])]
+        ),
         // oneDNN's direct convolutions (blocked layouts, JIT kernels for the machine's vector width).
         .systemLibrary(
             name: "CDNNL",
@@ -62,6 +68,7 @@ let package = Package(
         .target(name: "SVQTrain", dependencies: ["SVQEngine", "SVQNN", "SVQOptim", "SVQModels", "SVQData", "SafeTensors"],
                 swiftSettings: engineSettings),
         .target(name: "SVQEval", dependencies: ["SVQEngine", "SVQModels", "SVQData"], swiftSettings: engineSettings),
+        .target(name: "SVQPlot", dependencies: ["CCairo", "SVQData", "SVQEval", "SVQModels"], swiftSettings: engineSettings),
         .target(name: "SVQ", dependencies: ["SVQEngine", "SVQModels", "SafeTensors"], swiftSettings: engineSettings),
         .target(name: "SVQRuntime", dependencies: ["SVQ", "CSVQ"], swiftSettings: engineSettings),
         // libSVQRuntime.so exports only the svq_* functions (packaging/libsvq.map). A target of its own, in the
@@ -79,7 +86,7 @@ let package = Package(
         // The commands, in a library so SVQCommandTests can parse them; the svq executable only runs them.
         .target(
             name: "SVQCommandLine",
-            dependencies: ["SVQ", "SVQModels", "SVQData", "SVQTrain", "SVQEval", "SVQONNX", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SVQ", "SVQModels", "SVQData", "SVQTrain", "SVQEval", "SVQPlot", "SVQONNX", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineSettings
         ),
         .executableTarget(name: "svq", dependencies: ["SVQCommandLine"], swiftSettings: engineSettings),
@@ -99,6 +106,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SVQDataTests", dependencies: ["SVQData", "SVQEngine", "SVQTestSupport"]),
         .testTarget(name: "SVQEvalTests", dependencies: ["SVQEval", "SVQModels", "SVQData", "SVQEngine", "SVQTestSupport"]),
+        .testTarget(name: "SVQPlotTests", dependencies: ["SVQPlot", "SVQEval", "SVQModels", "SVQData", "SVQEngine", "SVQTestSupport"]),
         .testTarget(name: "SVQTrainTests", dependencies: ["SVQTrain", "SVQModels", "SVQData", "SVQEngine", "SVQNN", "SVQOptim"]),
         .testTarget(name: "SVQRuntimeTests", dependencies: ["SVQ", "SVQRuntime", "CSVQ", "SVQModels", "SVQEngine", "SafeTensors",
                                                             "SVQTestSupport"]),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that building, running and testing need and are missing: OpenBLAS, oneDNN and
-# libpng (the package's system libraries, found with pkg-config), patchelf (scripts/install.sh, and
+# Installs the Debian packages that building, running and testing need and are missing: OpenBLAS, oneDNN,
+# libpng and cairo (the package's system libraries, found with pkg-config), patchelf (scripts/install.sh, and
 # auditwheel in build-wheel.sh, set RUNPATHs with it) and cmake (test-native.sh builds the C++ example with
 # find_package(svq)). The tests also use a C and C++ compiler and python3 with venv, which the Swift machines
 # come with. Further packages named as arguments are installed too (scripts/generate-onnx-proto.sh asks for
@@ -10,7 +10,7 @@
 #   scripts/setup.sh [PACKAGE ...]
 set -euo pipefail
 
-packages=(libopenblas-dev libdnnl-dev libpng-dev pkg-config patchelf cmake "$@")
+packages=(libopenblas-dev libdnnl-dev libpng-dev libcairo2-dev pkg-config patchelf cmake "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

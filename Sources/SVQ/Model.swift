@@ -79,15 +79,14 @@ public final class Model: @unchecked Sendable {
     /// Loads an SVQ weights file held in memory. Throws `SVQError.invalidModel` (with the reason) for
     /// anything else: not safetensors, truncated, not our format or version, an invalid config, tensors
     /// that do not match the config, non-finite weights, or sizes beyond what the file itself holds.
-    public init(data: Data) throws {
-        model = try ModelFile.load(data)
-        info = ModelInfo(model)
+    public convenience init(data: Data) throws {
+        try self.init(file: try ModelFile.parse(data))
     }
 
     /// Loads from an opened safetensors file (tensors are read from it one at a time).
     init(file: SafeTensorsFile) throws {
         model = try ModelFile.load(file)
-        info = ModelInfo(model)
+        info = ModelInfo(model, codeLegend: try ModelFile.codeLegend(file))
     }
 
     // MARK: Encode

@@ -9,9 +9,9 @@ import SafeTensors
 import SVQModels
 
 enum ModelFile {
-    /// Parses and loads a weights file held in memory.
-    static func load(_ data: Data) throws -> SVQModel {
-        try load(try mappingErrors { try SafeTensorsFile(data: data) })
+    /// Parses a weights file held in memory (its header is read and checked).
+    static func parse(_ data: Data) throws -> SafeTensorsFile {
+        try mappingErrors { try SafeTensorsFile(data: data) }
     }
 
     /// Opens the weights file at `path` (its header is read and checked; tensors are read when loaded).
@@ -25,6 +25,11 @@ enum ModelFile {
         model.freeze()          // no autodiff graph at inference
         model.train(false)      // no dropout
         return model
+    }
+
+    /// The code legend in the file's metadata (`svq eval --legend-model` stores it), nil if it has none.
+    static func codeLegend(_ file: SafeTensorsFile) throws -> CodeLegend? {
+        try mappingErrors { try CodeLegend(metadata: file.metadata) }
     }
 
     /// Runs `body`, turning the errors of reading and loading a model into `SVQError`s.

@@ -28,6 +28,9 @@ public struct ModelInfo: Equatable, Hashable, Sendable {
     public let tokensPerImage: Int
     /// Whether `samplePrior` is available: the model has a semantic prior, and it was trained.
     public let hasPrior: Bool
+    /// What each code most often means (factor per block, value per code), where `svq eval --legend-model`
+    /// stored it in the file; nil otherwise. Not part of the C API's `svq_info`.
+    public let codeLegend: CodeLegend?
 
     /// S / M: the width of one block of a slot, and of each codebook prototype.
     public var blockSize: Int { slotSize / numBlocks }
@@ -36,7 +39,7 @@ public struct ModelInfo: Equatable, Hashable, Sendable {
     /// Values per image: imageSize² · imageChannels.
     public var valuesPerImage: Int { imageSize * imageSize * imageChannels }
 
-    init(_ model: SVQModel) {
+    init(_ model: SVQModel, codeLegend: CodeLegend?) {
         let c = model.config
         imageSize = c.imageSize
         imageChannels = c.imageChannels
@@ -47,5 +50,6 @@ public struct ModelInfo: Equatable, Hashable, Sendable {
         vocabSize = c.vocabSize
         tokensPerImage = c.tokensPerImage
         hasPrior = c.prior != nil && model.priorTrained
+        self.codeLegend = codeLegend
     }
 }

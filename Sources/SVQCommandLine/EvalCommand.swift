@@ -5,6 +5,7 @@ import Foundation
 import SVQData
 import SVQEval
 import SVQModels
+import SVQPlot
 import SVQTrain
 
 extension DatasetSplit: ExpressibleByArgument {}
@@ -17,7 +18,11 @@ package struct EvalCommand: ParsableCommand {
         abstract: "Evaluate a model on a held-out split: reconstruction, code usage, factor alignment, generation accuracy.",
         discussion: """
         Writes OUT/report.json with every figure, OUT/reconstructions.png (per row: input | dVAE reconstruction | \
-        decoded from the codes | each slot's region) and OUT/samples.png (scenes sampled from the prior). \
+        decoded from the codes | the slots' masks in colour | each slot's region), OUT/samples.png (scenes sampled \
+        from the prior), OUT/code-usage.png and, with ground truth, OUT/factor-blocks.png (the factor × block \
+        accuracy), OUT/code-legend.json (for each block and code, the factor value it most often means) and \
+        OUT/code-legend.png (each code decoded into one held-out object: blocks × codes decodes, which \
+        --no-legend-tiles skips). --legend-model writes a copy of the model with the legend in its metadata. \
         Factor alignment and the odd-one-out checks need the sprites ground truth (000000.json beside \
         000000.png), which `svq data sprites` writes; the parser assumes black backgrounds. Progress goes to stderr.
         """)
@@ -32,6 +37,8 @@ package struct EvalCommand: ParsableCommand {
     @Option(help: "Seed of the slot noise and the prior samples.") var seed: UInt64 = 0
     @Option(help: "Output folder.") var out = "runs/eval"
     @Option(help: "Images per batch.") var batchSize = 16
+    @Flag(inversion: .prefixedNo, help: "Decode the code legend's picture (code-legend.png).") var legendTiles = true
+    @Option(help: "Also write the model, with the code legend in its metadata, to this weights file.") var legendModel: String?
     @OptionGroup var threads: ThreadsOption
 
     /// The library's options from the flags.
@@ -46,6 +53,7 @@ package struct EvalCommand: ParsableCommand {
             (o.decodeTemperature, o.decodeCandidates) = try decoding.resolved()
             o.seed = seed
             o.batchSize = batchSize
+            o.legendTiles = legendTiles
             return o
         }
     }
@@ -66,11 +74,21 @@ package struct EvalCommand: ParsableCommand {
         }
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
         try evaluation.report.jsonData().write(to: outDir.appendingPathComponent("report.json"), options: .atomic)
-        try PNG.write(evaluation.reconstructionGrid, to: outDir.appendingPathComponent("reconstructions.png"))
-        if let grid = evaluation.sampleGrid { try PNG.write(grid, to: outDir.appendingPathComponent("samples.png")) }
+        var written = ["report.json"]
+        if let legend = evaluation.codeLegend {
+            try legend.jsonData().write(to: outDir.appendingPathComponent("code-legend.json"), options: .atomic)
+            written.append("code-legend.json")
+        }
+        written += try EvaluationFigures.write(evaluation, to: outDir)
         printSummary(evaluation.report)
-        print(String(format: "(%.1f s) wrote %@/report.json, reconstructions.png%@", Date().timeIntervalSince(started),
-                     outDir.path, evaluation.sampleGrid != nil ? ", samples.png" : ""))
+        print(String(format: "(%.1f s) wrote %@/", Date().timeIntervalSince(started), outDir.path) + written.joined(separator: ", "))
+        if let legendModel {
+            guard let legend = evaluation.codeLegend else {
+                throw EvaluationError("no code legend to store in \(legendModel): it needs the sprites ground truth beside the images")
+            }
+            try svq.save(to: URL(fileURLWithPath: legendModel), codeLegend: legend)
+            print("wrote \(legendModel) (the model with its code legend)")
+        }
     }
 
     func printSummary(_ r: EvaluationReport) {

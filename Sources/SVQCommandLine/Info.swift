@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Foundation
+import SafeTensors
 import SVQModels
 
 package struct Info: ParsableCommand {
@@ -13,7 +14,8 @@ package struct Info: ParsableCommand {
     var model: String
 
     package func run() throws {
-        let m = try SVQModel(contentsOf: URL(fileURLWithPath: model))
+        let file = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: model))
+        let m = try SVQModel(file: file)
         let c = m.config
         print("""
         image:      \(c.imageSize)×\(c.imageSize)×\(c.imageChannels)
@@ -23,5 +25,12 @@ package struct Info: ParsableCommand {
         prior:      \(c.prior.map { "\($0.numLayers) layers, d_model \($0.dModel), \($0.numHeads) heads" + (m.priorTrained ? "" : ", never trained (svq train-prior trains it)") } ?? "none")
         parameters: \(m.parameterCount)
         """)
+        if let legend = try CodeLegend(metadata: file.metadata) {
+            print("code legend (the value each code most often means):")
+            for b in legend.blocks {
+                print(String(format: "  block %d, %@ (accuracy %.2f, chance %.2f): ", b.block, b.factor, b.accuracy, b.chance)
+                      + b.codes.map { "\($0.code) \($0.value ?? "-")" }.joined(separator: ", "))
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@ package struct SVQCommand: ParsableCommand {
         commandName: "svq",
         abstract: "Semantic vector-quantized image representations: import, inspect and run SVQ models.",
         version: Runtime.version,
-        subcommands: [EncodeCommand.self, DecodeCommand.self, SampleCommand.self, EditCommand.self, TrainCommand.self, TrainPriorCommand.self, EvalCommand.self, ImportOfficial.self, ExportONNXCommand.self, Info.self, DataCommand.self]
+        subcommands: [EncodeCommand.self, DecodeCommand.self, SampleCommand.self, EditCommand.self, TrainCommand.self, TrainPriorCommand.self, EvalCommand.self, PlotCommand.self, ImportOfficial.self, ExportONNXCommand.self, Info.self, DataCommand.self]
     )
 
     package static func main() {

@@ -66,7 +66,9 @@ package struct TrainingRunOptions<Kind: TrainingRunKind>: ParsableArguments {
     /// with 130 when interrupted (the checkpoint is written).
     func train(_ task: TrainingTask, model: SVQModel) throws {
         let loop = TrainingLoop(run: run, settings: try loopSettings())
-        guard try loop.run(task) else { throw ExitCode(130) }
+        let finished = try loop.run(task)
+        writeCurves(of: run.directory)
+        guard finished else { throw ExitCode(130) }
         try model.save(to: run.model)
         print("wrote \(run.model.path)")
     }

@@ -27,6 +27,8 @@ public struct EvaluationOptions: Equatable, Sendable {
     public var seed: UInt64 = 0
     /// Images per batch.
     public var batchSize = 16
+    /// Decode the code legend's traversal tiles (blocks × codes decodes) when there is ground truth.
+    public var legendTiles = true
 
     public init() {}
 
@@ -57,6 +59,8 @@ public enum EvaluationProgress: Equatable, Sendable, CustomStringConvertible {
     case sampled(Int, of: Int)
     /// No prior samples: the model's prior was never trained, so they would be noise.
     case untrainedPrior
+    /// The code legend's traversal tiles decoded so far, of all.
+    case legendTiles(Int, of: Int)
 
     public var description: String {
         switch self {
@@ -64,17 +68,37 @@ public enum EvaluationProgress: Equatable, Sendable, CustomStringConvertible {
         case .reconstructed(let done, let total): return "reconstructed \(done)/\(total) images"
         case .sampled(let done, let total): return "sampled \(done)/\(total) scenes"
         case .untrainedPrior: return "no prior samples: the model's prior was never trained (`svq train-prior` trains it)"
+        case .legendTiles(let done, let total): return "decoded \(done)/\(total) code legend tiles"
         }
     }
+}
+
+/// One held-out image with its results, for the pictures.
+public struct EvaluatedImage: Sendable {
+    public var image: RGBImage
+    public var result: ImageResult
 }
 
 /// What `evaluate` measured and drew.
 public struct Evaluation: Sendable {
     public var report: EvaluationReport
-    /// `EvaluationGrid.reconstructions` of the first images.
-    public var reconstructionGrid: RGBImage
-    /// `EvaluationGrid.samples` of the prior's samples; nil when none were drawn (no prior, an untrained one, or no samples asked).
-    public var sampleGrid: RGBImage?
+    /// The first images evaluated (`EvaluationGrid.rows` of them) with their results.
+    public var examples: [EvaluatedImage]
+    /// The decoded prior samples (empty when none were drawn: no prior, or no samples asked).
+    public var samples: [RGBImage]
+    /// What each code most often means; nil without ground truth.
+    public var codeLegend: CodeLegend?
+    /// `legendTiles[b][c]`: the held-out scene whose object a slot covers best, that slot's block `b` code set
+    /// to `c`, decoded; nil without ground truth or when `EvaluationOptions.legendTiles` is off.
+    public var legendTiles: [[RGBImage]]?
+
+    /// `EvaluationGrid.reconstructions` of the examples.
+    public var reconstructionGrid: RGBImage {
+        let slots = examples.first.map { $0.result.attention.count / max($0.image.width * $0.image.height, 1) } ?? 0
+        return EvaluationGrid.reconstructions(examples.map(\.image), examples.map(\.result), slots: slots)
+    }
+    /// `EvaluationGrid.samples` of the prior's samples; nil when none were drawn.
+    public var sampleGrid: RGBImage? { samples.isEmpty ? nil : EvaluationGrid.samples(samples) }
 }
 
 /// Evaluates `model` on a split of the PNG folder `data`. `modelName` is how the report names the model
@@ -116,19 +140,30 @@ public func evaluate(_ model: SVQModel, modelName: String, data: URL, options: E
                                        topK: options.priorTopK) { progress(.sampled($0, of: options.samples)) }.1
     }
 
+    var codeLegend: CodeLegend?, legendTiles: [[RGBImage]]?
     if let scenes {
         var matches: [MatchedSlot] = []
         var objects = 0
-        for (r, scene) in zip(results, scenes) {
+        var clearest: (image: Int, slot: Int, iou: Double)?
+        for (i, (r, scene)) in zip(results, scenes).enumerated() {
             let labels = try scene.mask.labels()
             objects += scene.objects.count
             let pairs = FactorAlignment.match(attention: r.attention, slots: c.numSlots, labels: labels, objects: scene.objects.count)
             for (k, pair) in pairs.enumerated() {
                 let slotCodes = Array(r.codes[(pair.slot * c.numBlocks)..<((pair.slot + 1) * c.numBlocks)])
                 matches.append(MatchedSlot(codes: slotCodes, factors: FactorAlignment.factors(of: scene.objects[k]), iou: pair.iou))
+                if pair.iou > clearest?.iou ?? -1 { clearest = (i, pair.slot, pair.iou) }
             }
         }
-        report.factorAlignment = FactorAlignment.report(matches, objects: objects, blocks: c.numBlocks)
+        let alignment = FactorAlignment.report(matches, objects: objects, blocks: c.numBlocks)
+        report.factorAlignment = alignment
+        codeLegend = CodeMeanings.legend(matches, alignment: alignment, prototypes: c.numPrototypes)
+        if options.legendTiles, let clearest {
+            let total = c.numBlocks * c.numPrototypes
+            legendTiles = try evaluator.traversal(codes: results[clearest.image].codes, slot: clearest.slot, seed: options.seed) {
+                progress(.legendTiles($0, of: total))
+            }
+        }
         let parser = SceneParser()
         let counts = scenes.map(\.objects.count)
         let range = (counts.min() ?? 1)...(counts.max() ?? 1)
@@ -138,6 +173,6 @@ public func evaluate(_ model: SVQModel, modelName: String, data: URL, options: E
         report.objectRecovery = ObjectRecovery.report(truth: scenes.map(\.objects), parsed: parsedReconstructions)
         if let sampled { report.generation = GenerationCheck.report(sampled.map { parser.parse($0) }, objects: range) }
     }
-    return Evaluation(report: report, reconstructionGrid: EvaluationGrid.reconstructions(images, results, slots: c.numSlots),
-                      sampleGrid: sampled.map { EvaluationGrid.samples($0) })
+    let examples = zip(images, results).prefix(EvaluationGrid.rows).map { EvaluatedImage(image: $0, result: $1) }
+    return Evaluation(report: report, examples: examples, samples: sampled ?? [], codeLegend: codeLegend, legendTiles: legendTiles)
 }

@@ -6,7 +6,10 @@ import SVQData
 public enum EvaluationGrid {
     /// Per row: input | dVAE reconstruction | decoded from the codes | each of the `slots` slots' regions,
     /// for the first `rows` images.
-    public static func reconstructions(_ images: [RGBImage], _ results: [ImageResult], slots: Int, rows: Int = 8) -> RGBImage {
+    /// Images the reconstruction pictures show.
+    public static let rows = 8
+
+    public static func reconstructions(_ images: [RGBImage], _ results: [ImageResult], slots: Int, rows: Int = rows) -> RGBImage {
         let grid = zip(images, results).prefix(rows).map { image, r in
             let plane = image.width * image.height
             return [image, r.dvaeReconstruction, r.decoded] + (0..<slots).map { s in
@@ -26,7 +29,7 @@ public enum EvaluationGrid {
 
     /// The image where the slot attends, grey where it does not: on the data's black backgrounds a darkened
     /// image (`ImageGrid.maskOverlay`) would hide where a slot's region ends.
-    static func slotRegion(_ image: RGBImage, mask: [Float]) -> RGBImage {
+    public static func slotRegion(_ image: RGBImage, mask: [Float]) -> RGBImage {
         var out = image
         for p in mask.indices {
             let m = min(max(mask[p], 0), 1)

@@ -62,6 +62,37 @@ public final class Evaluator {
         return out
     }
 
+    /// `codes` (one image's local codes, slot-major) decoded once for every value of every block of `slot`,
+    /// the other codes kept: `[block][code]` images, each showing what that one code changes. `progress`
+    /// hears the number of images decoded after each batch.
+    public func traversal(codes: [Int], slot: Int, seed: UInt64, progress: (Int) -> Void = { _ in }) throws -> [[RGBImage]] {
+        let c = model.config
+        precondition(codes.count == c.codesPerImage && (0..<c.numSlots).contains(slot), "traversal: codes of another model, or no such slot")
+        var sets: [Int32] = []
+        for b in 0..<c.numBlocks {
+            for code in 0..<c.numPrototypes {
+                var edited = codes
+                edited[slot * c.numBlocks + b] = code
+                sets += edited.map(Int32.init)
+            }
+        }
+        var rng = RandomGenerator(seed: seed)
+        var images: [RGBImage] = []
+        try withoutGradients {
+            let total = c.numBlocks * c.numPrototypes
+            var start = 0
+            while start < total {
+                let n = min(batchSize, total - start)
+                let part = IntTensor(Array(sets[(start * c.codesPerImage)..<((start + n) * c.codesPerImage)]),
+                                     shape: [n, c.numSlots, c.numBlocks])
+                images += RGBImage.images(fromBatch: try model.decodeBestOf(codes: part, candidates: candidates, sampling: decoding, rng: &rng))
+                start += n
+                progress(start)
+            }
+        }
+        return (0..<c.numBlocks).map { b in Array(images[(b * c.numPrototypes)..<((b + 1) * c.numPrototypes)]) }
+    }
+
     /// Mean squared error per pixel and channel between two image lists.
     public static func mse(_ a: [RGBImage], _ b: [RGBImage]) -> Double {
         var sum = 0.0, n = 0

@@ -45,6 +45,13 @@ extension SVQModel {
     /// Writes the model in our weights format, atomically.
     public func save(to url: URL) throws { try saveWeights(to: url, metadata: metadata) }
 
+    /// Writes the model in our weights format with `codeLegend` in its metadata, atomically.
+    public func save(to url: URL, codeLegend: CodeLegend) throws {
+        var withLegend = metadata
+        withLegend[CodeLegend.metadataKey] = String(decoding: try codeLegend.jsonData(pretty: false), as: UTF8.self)
+        try saveWeights(to: url, metadata: withLegend)
+    }
+
     /// The model in our weights format, as bytes.
     public func serialized() throws -> Data { try weightsData(metadata: metadata) }
 

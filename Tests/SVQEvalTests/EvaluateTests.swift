@@ -29,8 +29,9 @@ final class EvaluateTests: XCTestCase {
         return model
     }
 
-    func options(samples: Int = 3) -> EvaluationOptions {
+    func options(samples: Int = 3, legendTiles: Bool = false) -> EvaluationOptions {
         var o = EvaluationOptions()
+        o.legendTiles = legendTiles
         o.split = .validation
         o.limit = 2
         o.samples = samples
@@ -82,12 +83,35 @@ final class EvaluateTests: XCTestCase {
         XCTAssertEqual(page.height, 2 + 2 * 6)
     }
 
+    func testTheCodeLegendCoversEveryBlockAndCodeWithADecodedTile() throws {
+        var events: [EvaluationProgress] = []
+        let evaluation = try evaluate(try tinyModel(), modelName: "tiny", data: folder,
+                                      options: options(samples: 0, legendTiles: true)) { events.append($0) }
+        XCTAssertEqual(events.filter { if case .legendTiles = $0 { return true } else { return false } },
+                       (1...16).map { .legendTiles(2 * $0, of: 32) })      // batches of 2
+        let legend = try XCTUnwrap(evaluation.codeLegend)
+        // goldenTiny: M 4 blocks of P 8 codes.
+        XCTAssertEqual(legend.blocks.map(\.block), [0, 1, 2, 3])
+        for block in legend.blocks {
+            XCTAssertEqual(block.codes.map(\.code), Array(0..<8))
+            // Every matched object's code is counted once per block.
+            XCTAssertEqual(block.codes.map(\.objects).reduce(0, +), evaluation.report.factorAlignment?.matched)
+            XCTAssertTrue(FactorAlignment.factorNames.contains(block.factor))
+        }
+        let tiles = try XCTUnwrap(evaluation.legendTiles)
+        XCTAssertEqual(tiles.map(\.count), [8, 8, 8, 8])
+        XCTAssertEqual(tiles[0][0].width, 64)
+        XCTAssertEqual(evaluation.examples.count, 2)
+        XCTAssertNil(try evaluate(try tinyModel(), modelName: "tiny", data: folder, options: options(samples: 0)).legendTiles)
+    }
+
     func testWithoutGroundTruthOrPriorTheFiguresThatNeedThemAreLeftOut() throws {
         try FileManager.default.removeItem(at: folder.appendingPathComponent("000015.json"))   // the second image's
         let noTruth = try evaluate(try tinyModel(), modelName: "tiny", data: folder, options: options()).report
         XCTAssertNil(noTruth.factorAlignment)
         XCTAssertNil(noTruth.objectRecovery)
         XCTAssertNil(noTruth.generation)
+        XCTAssertNil(try evaluate(try tinyModel(), modelName: "tiny", data: folder, options: options(samples: 0)).codeLegend)
 
         let noPrior = try evaluate(try tinyModel(prior: false), modelName: "tiny", data: folder, options: options())
         XCTAssertNil(noPrior.sampleGrid)

@@ -37,6 +37,29 @@ final class LoadingTests: XCTestCase {
         XCTAssertEqual(try fromFile.encode(images, seed: 3).codes, try TestModels.tiny.encode(images, seed: 3).codes)
     }
 
+    func testTheCodeLegendInAFileIsInTheModelInfo() throws {
+        XCTAssertNil(TestModels.tiny.info.codeLegend)
+        let legend = CodeLegend(blocks: [CodeLegend.Block(block: 0, factor: "colour", accuracy: 0.9, chance: 0.2, codes: [
+            CodeLegend.Code(code: 0, value: "red", share: 0.75, objects: 4),
+            CodeLegend.Code(code: 1, value: nil, share: 0, objects: 0),
+        ])])
+        var rng = RandomGenerator(seed: 13)
+        let model = try SVQModel(config: TestModels.microConfig, rng: &rng)
+        let folder = try temporaryDirectory()
+        let url = folder.appendingPathComponent("legend.safetensors")
+        try model.save(to: url, codeLegend: legend)
+        XCTAssertEqual(try SVQ.Model(contentsOf: url).info.codeLegend, legend)
+        XCTAssertEqual(try SVQ.Model(data: Data(contentsOf: url)).info.codeLegend, legend)
+
+        // A legend that is not one is named, and the file refused like any other invalid model.
+        var metadata = model.metadata
+        metadata[CodeLegend.metadataKey] = "{\"blocks\": 3}"
+        XCTAssertThrowsError(try SVQ.Model(data: try model.weightsData(metadata: metadata))) { error in
+            XCTAssertEqual((error as? SVQError)?.code, .invalidModel)
+            XCTAssertTrue("\(error)".contains("code legend"), "\(error)")
+        }
+    }
+
     func testPresetsLoad() throws {
         // The loader's bound counts every preset's tensors from its sizes; every preset's file must pass it.
         for (name, config) in [("cpu-sprites", SVQConfig.cpuSprites), ("micro", TestModels.microConfig)] {
