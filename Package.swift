@@ -112,7 +112,7 @@ let package = Package(
                                                             "SVQTestSupport"]),
         .testTarget(name: "SVQONNXTests", dependencies: ["SVQONNX", "SVQModels", "SVQEngine", "SafeTensors", "SVQTestSupport"]),
         // The svq command line: flag parsing, and runs of the svq executable (killed during training).
-        .testTarget(name: "SVQCommandTests", dependencies: ["SVQCommandLine", "SVQData", "SVQEval", "SVQModels", "SVQTrain",
+        .testTarget(name: "SVQCommandTests", dependencies: ["SVQCommandLine", "SVQData", "SVQEngine", "SVQEval", "SVQModels", "SVQTrain",
                                                             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ],
     swiftLanguageModes: [.v5]

@@ -4,6 +4,7 @@
 
 import Foundation
 import SVQData
+import SVQEngine
 import SVQModels
 import SVQTrain
 import XCTest
@@ -59,7 +60,7 @@ final class KillDuringTrainingTests: XCTestCase {
         // that ends. A launch gets at most a fifth of the run's time, so the run needs several: at least four
         // kills land before it can end (three are asked for, for slack in timing).
         let seed = UInt64.random(in: 0..<1_000_000)
-        var generator = SplitMix(seed: seed)
+        var generator = RandomGenerator(seed: seed)
         let killed = root.appendingPathComponent("killed")
         var kills = 0, launches = 0
         let checkpoint = killed.appendingPathComponent("checkpoint.safetensors")
@@ -68,7 +69,7 @@ final class KillDuringTrainingTests: XCTestCase {
             XCTAssertLessThan(launches, 60, "seed \(seed): the run never finished")
             if launches >= 60 { return }
             let resume = FileManager.default.fileExists(atPath: checkpoint.path)
-            let limit = kills < 8 ? generator.unit() * duration / 5 : nil
+            let limit = kills < 8 ? Double(generator.nextUniform()) * duration / 5 : nil
             let result = try run(arguments(killed) + (resume ? ["--resume"] : []), killAfter: limit)
             if result.killed {
                 kills += 1
@@ -93,19 +94,4 @@ final class KillDuringTrainingTests: XCTestCase {
             XCTAssertEqual(p.tensor.scalars, q.tensor.scalars, "seed \(seed): \(p.name) differs after \(kills) kills")
         }
     }
-}
-
-/// A small seeded generator, so a failing kill schedule can be replayed from its seed.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
